@@ -1,0 +1,181 @@
+"""Canonical face frame (FFHQ recipe): a similarity transform from image pixels to an aligned square
+crop, the crop itself, and paste-back of an edited crop with a feathered mask.
+
+Every matrix M is (2, 3) float64 and maps continuous pixel coordinates of the original image
+((0, 0) = top-left corner, pixel centres at +0.5) to continuous coordinates of the crop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from core.errors import LandmarkError
+from core.images import ImageSource, load_image
+from core.topology import CANONICAL_INDICES, GROUP_SLICES, GROUPS, NUM_CANONICAL, NUM_MESH_POINTS
+
+# Subject's right eye / mouth corner is on the image left: FFHQ's "eye_left" / "mouth_left".
+_KEYS = {
+    NUM_MESH_POINTS: (np.array(GROUPS["right_eye"]), np.array(GROUPS["left_eye"]), 61, 291),
+    NUM_CANONICAL: (GROUP_SLICES["right_eye"], GROUP_SLICES["left_eye"],
+                    CANONICAL_INDICES.index(61), CANONICAL_INDICES.index(291)),
+}
+BORDERS = {"reflect": cv2.BORDER_REFLECT_101, "constant": cv2.BORDER_CONSTANT,
+           "replicate": cv2.BORDER_REPLICATE}
+INTERPOLATION = cv2.INTER_LANCZOS4  # best crop -> paste-back round trip (see docs/landmarks.md)
+
+
+def alignment_matrix(points: np.ndarray, size: int = 256, margin: float = 1.0) -> np.ndarray:
+    """(478, 2) mesh or (73, 2) canonical landmarks -> (2, 3) similarity M: original -> [0, size]^2 crop.
+
+    FFHQ: x = eye_to_eye - rot90(eye_to_mouth), |x| = max(2 |eye_to_eye|, 1.8 |eye_to_mouth|) * margin,
+    centre = eye_avg + 0.1 eye_to_mouth; the crop spans centre +- x +- rot90(x).
+    """
+    p = _check_points(points)
+    eye_idx_l, eye_idx_r, mouth_l, mouth_r = _KEYS[len(p)]
+    eye_l, eye_r = p[eye_idx_l].mean(axis=0), p[eye_idx_r].mean(axis=0)
+    eye_avg = (eye_l + eye_r) / 2
+    eye_to_eye = eye_r - eye_l
+    eye_to_mouth = (p[mouth_l] + p[mouth_r]) / 2 - eye_avg
+    x = eye_to_eye - np.array([-eye_to_mouth[1], eye_to_mouth[0]])
+    half = max(np.hypot(*eye_to_eye) * 2.0, np.hypot(*eye_to_mouth) * 1.8) * margin
+    norm = np.hypot(*x)
+    if not (norm > 1e-9 and half > 1e-9) or size <= 0 or margin <= 0:
+        raise LandmarkError(
+            f"cannot align: degenerate landmarks (eyes and mouth coincide) or size={size}, "
+            f"margin={margin}: detect the face again or fix the landmarks")
+    cos, sin = x / norm
+    s = size / (2.0 * half)
+    a = s * np.array([[cos, sin], [-sin, cos]])
+    centre = eye_avg + 0.1 * eye_to_mouth
+    return np.concatenate([a, (size / 2.0 - a @ centre)[:, None]], axis=1)
+
+
+def invert_affine(m: np.ndarray) -> np.ndarray:
+    """Inverse of a (2, 3) affine matrix."""
+    m = np.asarray(m, dtype=np.float64)
+    a_inv = np.linalg.inv(m[:, :2])
+    return np.concatenate([a_inv, -(a_inv @ m[:, 2])[:, None]], axis=1)
+
+
+def transform_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Apply a (2, 3) affine M to points (..., 2)."""
+    m = np.asarray(m, dtype=np.float64)
+    return np.asarray(points, dtype=np.float64) @ m[:, :2].T + m[:, 2]
+
+
+@dataclass
+class AlignedFace:
+    """An aligned crop: `image` (S, S, 3) uint8, `matrix` original -> crop, `points` in the crop frame."""
+
+    image: np.ndarray
+    matrix: np.ndarray
+    points: np.ndarray
+    size: int
+
+
+def align_face(image: ImageSource, face_or_points, size: int = 256, margin: float = 1.0,
+               border: str = "reflect", interpolation: int = INTERPOLATION) -> AlignedFace:
+    """Warp `image` into the canonical frame of a Face or (478, 2) / (73, 2) points.
+
+    `points` of the result are the given points (478 or 73) in crop coordinates. Strong
+    downscales are pre-reduced with area averaging so the crop does not alias.
+    """
+    if border not in BORDERS:
+        raise ValueError(f"border must be one of {sorted(BORDERS)}, got {border!r}")
+    points = _check_points(getattr(face_or_points, "points", face_or_points))
+    rgb = load_image(image)
+    m = alignment_matrix(points, size, margin)
+    src, m_src = _prereduce(rgb, m, size)
+    crop = cv2.warpAffine(src, _to_cv(m_src), (size, size), flags=interpolation,
+                          borderMode=BORDERS[border], borderValue=(0, 0, 0))
+    return AlignedFace(crop, m, transform_points(points, m), size)
+
+
+def feather_mask(size: int, feather: float = 0.1) -> np.ndarray:
+    """(S, S) float32 mask: 1 inside a rounded square, smoothly reaching 0 at the crop border over
+    `feather` * size pixels (0 gives a hard edge)."""
+    if not 0.0 <= feather <= 0.5:
+        raise ValueError(f"feather must lie in [0, 0.5], got {feather}")
+    c = np.abs(np.linspace(-1.0, 1.0, size))  # edge pixels at exactly 1, so the mask is 0 there
+    r = (c[None, :] ** 4 + c[:, None] ** 4) ** 0.25  # superellipse radius
+    if feather == 0.0:
+        return (r < 1.0).astype(np.float32)
+    t = np.clip((1.0 - r) / (2.0 * feather), 0.0, 1.0)
+    return (t * t * (3.0 - 2.0 * t)).astype(np.float32)
+
+
+def paste_back(original: np.ndarray, crop: np.ndarray, m: np.ndarray, mask: np.ndarray | None = None,
+               interpolation: int = INTERPOLATION) -> np.ndarray:
+    """Blend an aligned crop (S, S, 3) uint8 or float in [0, 1] back into `original` (H, W, 3) uint8.
+
+    `m` maps original -> crop; `mask` (S, S) in [0, 1] defaults to `feather_mask(S)`. Pixels the
+    mask does not reach are returned unchanged; crops partly outside the image are clipped.
+    """
+    original = np.asarray(original)
+    crop = np.asarray(crop)
+    if original.ndim != 3 or original.shape[2] != 3 or original.dtype != np.uint8:
+        raise ValueError(f"original must be (H, W, 3) uint8, got {original.shape} {original.dtype}")
+    if crop.ndim != 3 or crop.shape[2] != 3 or crop.shape[0] != crop.shape[1]:
+        raise ValueError(f"crop must be (S, S, 3), got {crop.shape}")
+    size = crop.shape[0]
+    mask = feather_mask(size) if mask is None else np.asarray(mask, dtype=np.float32)
+    if mask.shape != (size, size):
+        raise ValueError(f"mask must be ({size}, {size}), got {mask.shape}")
+    crop = crop.astype(np.float32) * (1.0 if crop.dtype == np.uint8 else 255.0)
+
+    h, w = original.shape[:2]
+    corners = transform_points([[0, 0], [size, 0], [0, size], [size, size]], invert_affine(m))
+    x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int) - 2, 0)
+    x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + 2, (w, h))
+    out = original.copy()
+    if x1 <= x0 or y1 <= y0:
+        return out
+    m_roi = np.asarray(m, dtype=np.float64).copy()
+    m_roi[:, 2] += m_roi[:, :2] @ (x0, y0)  # ROI pixel -> crop
+    flags = cv2.WARP_INVERSE_MAP
+    cv_m, roi = _to_cv(m_roi), (int(x1 - x0), int(y1 - y0))
+    colour = cv2.warpAffine(crop, cv_m, roi, flags=interpolation | flags, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.warpAffine(mask, cv_m, roi, flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_CONSTANT,
+                           borderValue=0.0)
+    alpha = np.clip(alpha, 0.0, 1.0)[..., None]
+    base = out[y0:y1, x0:x1].astype(np.float32)
+    blended = np.rint(base + alpha * (np.clip(colour, 0.0, 255.0) - base))
+    out[y0:y1, x0:x1] = np.where(alpha > 0, blended, base).astype(np.uint8)
+    return out
+
+
+def _check_points(points: np.ndarray) -> np.ndarray:
+    p = np.asarray(points, dtype=np.float64)
+    if p.shape not in ((NUM_MESH_POINTS, 2), (NUM_CANONICAL, 2)) or not np.isfinite(p).all():
+        raise LandmarkError(
+            f"alignment needs finite ({NUM_MESH_POINTS}, 2) mesh or ({NUM_CANONICAL}, 2) canonical "
+            f"landmarks, got shape {p.shape}: pass Face.points or Face.canonical")
+    return p
+
+
+def _to_cv(m: np.ndarray) -> np.ndarray:
+    """Continuous-coordinate M -> OpenCV's pixel-centre (index) convention."""
+    a, t = m[:, :2], m[:, 2]
+    return np.concatenate([a, (t + a @ (0.5, 0.5) - 0.5)[:, None]], axis=1)
+
+
+def _prereduce(rgb: np.ndarray, m: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """When M shrinks more than 2x, area-reduce the source region first; returns (source, M from it)."""
+    scale = np.sqrt(abs(np.linalg.det(m[:, :2])))
+    if scale >= 0.5:
+        return rgb, m
+    f = 2.0 * scale
+    h, w = rgb.shape[:2]
+    corners = transform_points([[0, 0], [size, 0], [0, size], [size, size]], invert_affine(m))
+    pad = int(np.ceil(8.0 / f))
+    x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + pad, (w, h))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return rgb, m
+    nw, nh = max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))
+    small = cv2.resize(rgb[y0:y1, x0:x1], (nw, nh), interpolation=cv2.INTER_AREA)
+    back = np.array([[(x1 - x0) / nw, 0.0, x0], [0.0, (y1 - y0) / nh, y0]])  # small -> original
+    return small, np.concatenate([m[:, :2] @ back[:, :2], (m[:, :2] @ back[:, 2] + m[:, 2])[:, None]], axis=1)

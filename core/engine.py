@@ -1,0 +1,148 @@
+"""Stylize any photo: detect every face, align it, run the style, paste it back with a feathered mask;
+optionally stylize the background too (tiled, so it keeps the photo's resolution). No torch import on
+the default ONNX path."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from core import topology
+from core.alignment import align_face, feather_mask, paste_back
+from core.images import ImageSource, load_image
+from core.landmarks import Face, detect_faces
+from core.package import StylePackage, load_style
+from core.runtime import Runner, get_runner
+
+MODES = ("face", "full")
+
+
+@dataclass
+class StylizeResult:
+    image: np.ndarray  # (H, W, 3) uint8
+    faces: list[Face] = field(default_factory=list)
+    message: str = ""
+    timings: dict = field(default_factory=dict)  # milliseconds per stage
+
+    @property
+    def summary(self) -> str:
+        total = sum(self.timings.values())
+        return f"{len(self.faces)} face(s), {total:.0f} ms" + (f"; {self.message}" if self.message else "")
+
+
+def tps_remap(points: np.ndarray, template: np.ndarray, size: int, alpha: float, reg: float = 1e-3) -> np.ndarray:
+    """Sampling map (S,S,2) in pixels that moves `points` (N,2 px) to `template` (N,2 px), displacement
+    scaled by alpha: the numpy twin of core.tps.TemplateTPS, for cv2.remap without torch."""
+    c = template / size * 2 - 1
+    p = points / size * 2 - 1
+    n = len(c)
+
+    def kernel(a, b):
+        r2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+        return np.where(r2 > 0, r2 * np.log(np.maximum(r2, 1e-300)), 0.0)
+
+    system = np.zeros((n + 3, n + 3))
+    system[:n, :n] = kernel(c, c) + reg * np.eye(n)
+    system[:n, n] = 1
+    system[:n, n + 1:] = c
+    system[n, :n] = 1
+    system[n + 1:, :n] = c.T
+    weights = np.linalg.solve(system, np.concatenate([p, np.zeros((3, 2))]))
+    ys, xs = np.mgrid[0:size, 0:size]
+    grid = np.stack([(xs + 0.5) / size * 2 - 1, (ys + 0.5) / size * 2 - 1], -1).reshape(-1, 2)
+    feats = np.concatenate([kernel(grid, c), np.ones((len(grid), 1)), grid], 1)
+    mapped = grid + alpha * (feats @ weights - grid)
+    return ((mapped + 1) * size / 2 - 0.5).reshape(size, size, 2).astype(np.float32)
+
+
+def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: float, strength: float,
+                  background: np.ndarray | None = None) -> np.ndarray:
+    """Align each face, stylize, blend with the identically warped original by `strength`, paste back."""
+    size = runner.resolution
+    template = (np.asarray(runner.package.config.template) + 1) * size / 2
+    out = image if background is None else background
+    if not faces:
+        return out.copy()
+    aligned = [align_face(image, f, size=size) for f in faces]
+    stylized = runner(np.stack([a.image for a in aligned]), np.stack([a.points for a in aligned]), alpha)
+    mask = feather_mask(size)
+    for a, s in zip(aligned, stylized):
+        if strength < 1:
+            remap = tps_remap(topology.to_canonical(a.points), template, size, alpha)
+            warped = cv2.remap(a.image, remap[..., 0], remap[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            s = np.clip(strength * s.astype(np.float32) + (1 - strength) * warped, 0, 255).astype(np.uint8)
+        out = paste_back(out, s, a.matrix, mask=mask)
+    return out
+
+
+def stylize_tiles(image: np.ndarray, runner: Runner, strength: float = 1.0, overlap: int = 32) -> np.ndarray:
+    """Stylize a whole image at its own resolution in overlapping tiles (alpha 0: no geometry change)."""
+    size = runner.resolution
+    h, w = image.shape[:2]
+    ph, pw = max(h, size), max(w, size)
+    padded = cv2.copyMakeBorder(image, 0, ph - h, 0, pw - w, cv2.BORDER_REFLECT)
+    step = size - overlap
+    ys = sorted({min(y, ph - size) for y in range(0, ph, step)})
+    xs = sorted({min(x, pw - size) for x in range(0, pw, step)})
+    tiles = np.stack([padded[y:y + size, x:x + size] for y in ys for x in xs])
+    template = (np.asarray(runner.package.config.template) + 1) * size / 2
+    mesh = np.full((topology.NUM_MESH_POINTS, 2), size / 2, np.float32)
+    mesh[topology.CANONICAL_INDICES] = template
+    outs = np.concatenate([runner(tiles[i:i + 4], np.repeat(mesh[None], len(tiles[i:i + 4]), 0), 0.0)
+                           for i in range(0, len(tiles), 4)])
+    ramp = np.minimum(np.arange(size) + 1, overlap) / overlap
+    weight = np.minimum.outer(np.minimum(ramp, ramp[::-1]), np.minimum(ramp, ramp[::-1]))[..., None]
+    acc = np.zeros((ph, pw, 3), np.float32)
+    norm = np.zeros((ph, pw, 1), np.float32)
+    for (y, x), tile in zip([(y, x) for y in ys for x in xs], outs):
+        acc[y:y + size, x:x + size] += tile * weight
+        norm[y:y + size, x:x + size] += weight
+    result = (acc / np.maximum(norm, 1e-6))[:h, :w]
+    if strength < 1:
+        result = strength * result + (1 - strength) * image
+    return np.clip(np.rint(result), 0, 255).astype(np.uint8)
+
+
+def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | None = None, strength: float = 1.0,
+            mode: str = "face", max_side: int | None = 2048, backend: str = "onnx", variant: str = "fp32",
+            faces: list[Face] | None = None, max_faces: int = 8) -> StylizeResult:
+    """Stylize every face in a photo (mode "face") or the whole picture with faces on top (mode "full").
+
+    alpha: geometry strength (default: the style's); strength: 0 original .. 1 fully stylized;
+    max_side: downscale larger inputs first (None keeps the size). No face in "face" mode returns the
+    original with a message, never an exception.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if not 0 <= strength <= 1:
+        raise ValueError(f"style strength must be in [0, 1], got {strength}")
+    timings = {}
+    t0 = time.perf_counter()
+    package = style if isinstance(style, StylePackage) else load_style(style)
+    runner = get_runner(package, backend=backend, variant=variant)
+    rgb = load_image(image)
+    if max_side and max(rgb.shape[:2]) > max_side:
+        scale = max_side / max(rgb.shape[:2])
+        rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+        faces = None
+    timings["load"] = (time.perf_counter() - t0) * 1000
+    t0 = time.perf_counter()
+    if faces is None:
+        faces = detect_faces(rgb, max_faces=max_faces)
+    timings["detect"] = (time.perf_counter() - t0) * 1000
+    alpha = package.config.alpha_default if alpha is None else float(alpha)
+    t0 = time.perf_counter()
+    background = stylize_tiles(rgb, runner, strength) if mode == "full" else None
+    timings["background"] = (time.perf_counter() - t0) * 1000
+    t0 = time.perf_counter()
+    out = stylize_faces(rgb, faces, runner, alpha, strength, background)
+    timings["faces"] = (time.perf_counter() - t0) * 1000
+    message = ""
+    if not faces:
+        message = ("no face found: the photo comes back unchanged; use a clearer, frontal, well-lit photo, "
+                   "or choose 'whole image' to stylize everything") if mode == "face" else \
+            "no face found: stylized the whole image without face alignment"
+    return StylizeResult(image=out, faces=list(faces), message=message, timings=timings)

@@ -1,0 +1,275 @@
+"""Write style packages from a torch generator: ONNX export (fp32, fp16, int8) with parity checks,
+mobile spec, model card and preview, assembled atomically by `core.package.write_package`."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from core import topology
+from core.errors import StylePackageError
+from core.generator import Generator, GeneratorConfig
+from core.package import (CARD_FILE, CONFIG_FILE, MOBILE_FILE, ONNX_FILES, ONNX_INPUTS, ONNX_OUTPUT, PREVIEW_FILE,
+                          WEIGHTS_FILE, StyleConfig, StylePackage, write_package)
+
+OPSET = 17
+PARITY_TOL = 1e-3
+PROJECT_TAG = "portrait-studio"
+CARD_TAGS = ["portrait-stylization", "thin-plate-spline", "onnx", "image-to-image", PROJECT_TAG]
+
+
+class OnnxStyleModel(nn.Module):
+    """The exported graph: aligned face (B,3,R,R) in [-1,1], MediaPipe mesh landmarks (B,478,2) in pixels of the
+    aligned face, alpha (B,) -> stylized face (B,3,R,R) in [-1,1]."""
+
+    def __init__(self, generator: Generator, resolution: int):
+        super().__init__()
+        self.generator = generator
+        self.resolution = resolution
+        self.register_buffer("index", torch.tensor(topology.CANONICAL_INDICES, dtype=torch.long), persistent=False)
+
+    def forward(self, image: torch.Tensor, landmarks: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        points = landmarks.index_select(1, self.index) * (2.0 / self.resolution) - 1.0
+        return self.generator(image, points, alpha)
+
+
+def export_onnx(generator: Generator, resolution: int, path: str | Path) -> Path:
+    """Trace the generator to an opset-17 ONNX file with a dynamic batch axis."""
+    model = OnnxStyleModel(generator, resolution).eval()
+    generator.prepare(resolution, resolution)
+    image, landmarks, alpha = example_inputs(generator, resolution)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # static sizes are intended
+        torch.onnx.export(
+            model, (image, landmarks, alpha), str(path), dynamo=False, opset_version=OPSET,
+            input_names=list(ONNX_INPUTS), output_names=[ONNX_OUTPUT],
+            dynamic_axes={"image": {0: "batch"}, "landmarks": {0: "batch"}, "alpha": {0: "batch"},
+                          ONNX_OUTPUT: {0: "batch"}})
+    return Path(path)
+
+
+def example_inputs(generator: Generator, resolution: int, batch: int = 1, seed: int = 0):
+    """Random faces with landmarks near the style template (mesh layout, aligned-frame pixels)."""
+    g = torch.Generator().manual_seed(seed)
+    image = torch.rand(batch, 3, resolution, resolution, generator=g) * 2 - 1
+    mesh = torch.full((batch, topology.NUM_MESH_POINTS, 2), resolution / 2.0)
+    canon = (generator.template.detach().cpu()[None] + 1) * (resolution / 2.0)
+    canon = canon + torch.randn(batch, topology.NUM_CANONICAL, 2, generator=g) * resolution * 0.02
+    mesh[:, topology.CANONICAL_INDICES] = canon
+    alpha = torch.ones(batch)
+    return image, mesh, alpha
+
+
+def to_fp16(src: Path, dst: Path) -> Path:
+    """fp16 weights and activations, fp32 inputs and outputs (keep_io_types) for drop-in use."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(src)), keep_io_types=True,
+                                     op_block_list=["GridSample", "Resize"])
+    onnx.save(model, str(dst))
+    return dst
+
+
+def to_int8(src: Path, dst: Path) -> Path:
+    """Dynamic int8 quantization of weights (no calibration data needed)."""
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantizer logs a pre-processing hint on the root logger
+    try:
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+    return dst
+
+
+def onnx_report(generator: Generator, resolution: int, folder: Path, repeats: int = 5) -> dict:
+    """Max abs error vs torch and median latency (batch 1, 2 threads) for each ONNX variant."""
+    import onnxruntime as ort
+
+    image, landmarks, alpha = example_inputs(generator, resolution, batch=2, seed=1)
+    with torch.no_grad():
+        ref = OnnxStyleModel(generator, resolution).eval()(image, landmarks, alpha).numpy()
+    feeds = {"image": image.numpy(), "landmarks": landmarks.numpy(), "alpha": alpha.numpy()}
+    one = {k: v[:1] for k, v in feeds.items()}
+    report = {}
+    for variant, name in ONNX_FILES.items():
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 2
+        sess = ort.InferenceSession(str(folder / name), opts, providers=["CPUExecutionProvider"])
+        out = sess.run(None, feeds)[0]
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            sess.run(None, one)
+            times.append((time.perf_counter() - t0) * 1000)
+        report[variant] = {"file": name, "bytes": (folder / name).stat().st_size,
+                           "max_abs_error": float(np.abs(out - ref).max()),
+                           "mean_abs_error": float(np.abs(out - ref).mean()),
+                           "median_ms_cpu_2threads": float(np.median(times))}
+    if report["fp32"]["max_abs_error"] > PARITY_TOL:
+        raise StylePackageError(f"ONNX fp32 export differs from torch by {report['fp32']['max_abs_error']:.2e} "
+                                f"(> {PARITY_TOL}); the package was not written")
+    return report
+
+
+def mobile_spec(config: StyleConfig) -> dict:
+    """What a phone app needs to run the ONNX file with its own MediaPipe face-landmark detector."""
+    r = config.resolution
+    return {
+        "format": "portrait-studio-mobile", "format_version": 1, "style": config.name, "version": config.version,
+        "files": dict(ONNX_FILES),
+        "inputs": {
+            "image": {"shape": ["batch", 3, r, r], "dtype": "float32", "layout": "NCHW, RGB",
+                      "range": [-1.0, 1.0], "note": "the face aligned with the alignment recipe in the model card"},
+            "landmarks": {"shape": ["batch", topology.NUM_MESH_POINTS, 2], "dtype": "float32",
+                          "range": [0, r], "note": "MediaPipe Face Mesh (refine_landmarks) x, y in pixels of "
+                          "the aligned face; only `landmark_indices` are read"},
+            "alpha": {"shape": ["batch"], "dtype": "float32", "range": [0.0, 3.0], "default": config.alpha_default,
+                      "note": "geometry strength: 0 keeps the photo's geometry, 1 the style's, >1 exaggerates"},
+        },
+        "outputs": {ONNX_OUTPUT: {"shape": ["batch", 3, r, r], "dtype": "float32", "layout": "NCHW, RGB",
+                                  "range": [-1.0, 1.0]}},
+        "landmark_indices": list(topology.CANONICAL_INDICES),
+        "alignment": {"recipe": "FFHQ-style similarity from eye centres and mouth corners",
+                      "eye_groups": ["right_eye", "left_eye"], "mouth_corners": [61, 291],
+                      "size": r},
+    }
+
+
+CARD_TEMPLATE = """---
+{{ card_data }}
+---
+
+# {{ title }}
+
+{{ description }}
+
+![before and after](preview.png)
+
+A real-time portrait style for [Portrait Studio](https://github.com/portrait-studio), an implementation of
+*Realtime Data-Efficient Portrait Stylization Based On Geometric Alignment* (arXiv 2211.15549). A light
+encoder-decoder warps its features with thin-plate splines from the photo's facial landmarks to this style's
+landmark template, so the face takes the style's geometry as well as its texture.
+
+## Use
+
+```bash
+python -m studio stylize selfie.jpg --style {{ name }} --out out/
+```
+
+## Files
+
+| file | what |
+|---|---|
+{% for row in files %}| `{{ row[0] }}` | {{ row[1] }} |
+{% endfor %}
+
+## ONNX model
+
+Inputs (batch first, NCHW, RGB):
+
+- `image` float32 `[B, 3, {{ r }}, {{ r }}]` in [-1, 1]: the face aligned as described below;
+- `landmarks` float32 `[B, 478, 2]`: MediaPipe Face Mesh points (with iris refinement) in pixels of the aligned
+  face; the graph reads indices {{ indices }};
+- `alpha` float32 `[B]`: geometry strength (0 photo geometry, 1 style geometry, >1 exaggerated; default {{ alpha }}).
+
+Output: `stylized` float32 `[B, 3, {{ r }}, {{ r }}]` in [-1, 1].
+
+Alignment: a similarity transform that puts the eye centres and the mouth centre where the FFHQ recipe puts them
+(`core/alignment.py`); paste the output back with the inverse transform and a feathered mask.
+
+| variant | size | max abs error vs torch | median ms (CPU, 2 threads) |
+|---|---|---|---|
+{% for v, m in onnx.items() %}| {{ v }} | {{ "%.1f"|format(m.bytes / 1e6) }} MB | {{ "%.2e"|format(m.max_abs_error) }} | {{ "%.1f"|format(m.median_ms_cpu_2threads) }} |
+{% endfor %}
+
+## Training
+
+{% for k, v in training.items() %}- {{ k }}: {{ v }}
+{% endfor %}
+
+## Data provenance and license
+
+{% for k, v in provenance.items() %}- **{{ k }}**: {{ v }}
+{% endfor %}
+Style license: `{{ license }}`. Portrait Studio version {{ software_version }}.
+"""
+
+
+def render_card(config: StyleConfig) -> str:
+    """The model card (README.md) with the Hub's YAML metadata."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    data = ModelCardData(library_name=PROJECT_TAG, license=config.license, pipeline_tag="image-to-image",
+                         tags=sorted(set(CARD_TAGS) | set(config.tags)))
+    files = [(CONFIG_FILE, "configuration: template, model config, training summary, provenance"),
+             (WEIGHTS_FILE, "generator weights (safetensors)"),
+             *[(n, f"ONNX graph, {v}") for v, n in ONNX_FILES.items()],
+             (MOBILE_FILE, "machine-readable spec for phone apps"), (PREVIEW_FILE, "before/after preview")]
+    onnx = {v: type("M", (), m) for v, m in config.onnx.items()}
+    card = ModelCard.from_template(
+        data, template_str=CARD_TEMPLATE, title=config.display_name, name=config.name,
+        description=config.description or f"The {config.display_name} portrait style.", files=files,
+        r=config.resolution, indices=list(topology.CANONICAL_INDICES), alpha=config.alpha_default, onnx=onnx,
+        training=config.training, provenance=config.provenance, license=config.license,
+        software_version=config.software_version)
+    return str(card)
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def save_style(directory: str | Path, generator: Generator, config: StyleConfig, preview: np.ndarray,
+               overwrite: bool = False) -> StylePackage:
+    """Export and write a complete, validated package; refuses to write one whose ONNX parity check fails."""
+    from safetensors.torch import save
+
+    generator = generator.eval().cpu()
+    config.model = generator.config.to_dict()
+    config.template = [[float(x), float(y)] for x, y in generator.template.detach().cpu().tolist()]
+    config.validate()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        export_onnx(generator, config.resolution, tmp / ONNX_FILES["fp32"])
+        to_fp16(tmp / ONNX_FILES["fp32"], tmp / ONNX_FILES["fp16"])
+        to_int8(tmp / ONNX_FILES["fp32"], tmp / ONNX_FILES["int8"])
+        config.onnx = onnx_report(generator, config.resolution, tmp)
+        state = {k: v.detach().contiguous() for k, v in generator.state_dict().items()}
+        files = {name: (tmp / name).read_bytes() for name in ONNX_FILES.values()}
+    files[WEIGHTS_FILE] = save(state, metadata={"format": "pt", "style": config.name})
+    files[CONFIG_FILE] = config.to_json().encode()
+    files[MOBILE_FILE] = (json.dumps(mobile_spec(config), indent=2) + "\n").encode()
+    files[PREVIEW_FILE] = png_bytes(preview)
+    files[CARD_FILE] = render_card(config).encode()
+    return write_package(directory, files, overwrite=overwrite)
+
+
+def load_generator(package: StylePackage, map_location: str = "cpu") -> Generator:
+    """Build the torch generator of a validated package (strict: every tensor must match)."""
+    from safetensors.torch import load_file
+
+    gen = Generator(GeneratorConfig.from_dict(package.config.model))
+    state = load_file(str(package.weights_path), device=map_location)
+    try:
+        gen.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise StylePackageError(f"{package.weights_path} does not match its config: {exc}") from None
+    return gen.eval()

@@ -1,0 +1,137 @@
+"""Image loading for every entry point: any path, bytes, PIL image or array becomes (H, W, 3) uint8 RGB.
+
+EXIF orientation is applied, alpha is composited over white, greyscale and 16-bit images are
+converted, and oversized images are refused from the header, before any pixel is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from core.errors import ImageLoadError, ImageTooLargeError
+
+ImageSource = Union[str, Path, bytes, bytearray, Image.Image, np.ndarray]
+
+DEFAULT_MAX_PIXELS = 50_000_000
+_SUPPORTED = "JPEG, PNG, WebP, BMP, GIF or TIFF"
+
+
+def load_image(src: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode `src` to (H, W, 3) uint8 RGB in its displayed orientation.
+
+    Raises ImageLoadError (unreadable, truncated, unsupported) or ImageTooLargeError (more than
+    `max_pixels` pixels; None disables the limit up to PIL's own decompression-bomb guard).
+    """
+    if isinstance(src, np.ndarray):
+        _check_size(src.shape[1] if src.ndim > 1 else 0, src.shape[0], max_pixels, "the array")
+        return to_rgb8(src, "the array")
+    if isinstance(src, Image.Image):
+        _check_size(*src.size, max_pixels, "the PIL image")
+        return _decode(src, "the PIL image")
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        name, stream = f"the image data ({len(src)} bytes)", io.BytesIO(bytes(src))
+    elif isinstance(src, (str, Path)):
+        path = Path(src)
+        name, stream = f"'{path}'", path
+        if not path.is_file():
+            raise ImageLoadError(f"{name} does not exist or is not a file: check the path")
+    else:
+        raise ImageLoadError(
+            f"cannot read an image from a {type(src).__name__}: pass a file path, bytes, a PIL image "
+            "or a numpy array")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(stream) as im:  # reads the header only
+                _check_size(*im.size, max_pixels, name)
+                return _decode(im, name)
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(f"{name} is too large to decode safely ({exc}): resize it first") from None
+    except UnidentifiedImageError:
+        raise ImageLoadError(
+            f"{name} is not a readable image: save it as {_SUPPORTED} and try again") from None
+    except ImageLoadError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # truncated or corrupt pixel data
+        raise ImageLoadError(
+            f"{name} is broken or truncated ({exc}): re-export or re-download it as {_SUPPORTED}") from None
+
+
+def save_image(path: str | Path, image: np.ndarray) -> None:
+    """Write an image array (any form `load_image` accepts as an array) to `path`; format from suffix."""
+    path = Path(path)
+    options = {"quality": 95} if path.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+    Image.fromarray(to_rgb8(np.asarray(image), "the array to save")).save(path, **options)
+
+
+def to_rgb8(array: np.ndarray, name: str = "the array") -> np.ndarray:
+    """(H, W), (H, W, 1|3|4) uint8/uint16/bool/float-in-[0,1] -> (H, W, 3) uint8 RGB; alpha over white."""
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))) or 0 in a.shape:
+        raise ImageLoadError(
+            f"{name} has shape {a.shape}: expected (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)")
+    if a.dtype == np.uint8 and (a.ndim == 2 or a.shape[2] == 3):  # fast path, no float copy
+        return np.repeat(a[..., None], 3, axis=2) if a.ndim == 2 else np.array(a, order="C")
+    f = _unit_float(a, name)  # values in [0, 1]
+    if f.ndim == 2:
+        f = np.repeat(f[..., None], 3, axis=2)
+    elif f.shape[2] == 4:
+        alpha = f[..., 3:]
+        f = f[..., :3] * alpha + (1.0 - alpha)
+    return np.clip(np.rint(f * 255.0), 0, 255).astype(np.uint8)
+
+
+def _unit_float(a: np.ndarray, name: str) -> np.ndarray:
+    """Scale pixel values to float32 in [0, 1] according to the dtype."""
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0
+    if a.dtype == np.uint16:
+        return a.astype(np.float32) / 65535.0
+    if a.dtype == np.bool_:
+        return a.astype(np.float32)
+    if np.issubdtype(a.dtype, np.floating):
+        if not np.isfinite(a).all():
+            raise ImageLoadError(f"{name} contains NaN or infinite values: clean or clip it first")
+        lo, hi = float(a.min()), float(a.max())
+        if lo < -1e-3 or hi > 1.0 + 1e-3:
+            raise ImageLoadError(
+                f"{name} is a float image with values in [{lo:.3g}, {hi:.3g}]: scale it to [0, 1] "
+                "(e.g. divide by 255)")
+        return np.clip(a, 0.0, 1.0).astype(np.float32)
+    if np.issubdtype(a.dtype, np.integer):
+        lo, hi = int(a.min()), int(a.max())
+        if lo >= 0 and hi <= 255:
+            return a.astype(np.float32) / 255.0
+        if lo >= 0 and hi <= 65535:
+            return a.astype(np.float32) / 65535.0
+        raise ImageLoadError(
+            f"{name} has integer values in [{lo}, {hi}]: expected 8-bit or 16-bit pixel values")
+    raise ImageLoadError(f"{name} has unsupported dtype {a.dtype}: use uint8, uint16 or float in [0, 1]")
+
+
+def _decode(im: Image.Image, name: str) -> np.ndarray:
+    """Decode a PIL image: EXIF orientation, then mode-aware conversion to RGB uint8."""
+    im = ImageOps.exif_transpose(im)
+    if im.mode.startswith("I;16"):
+        return to_rgb8(np.asarray(im).astype(np.uint16), name)
+    if im.mode == "I":  # 32-bit integer container; PNG/TIFF store 16-bit greyscale this way
+        return to_rgb8(np.clip(np.asarray(im), 0, 65535).astype(np.uint16), name)
+    if im.mode == "F":
+        return to_rgb8(np.asarray(im, dtype=np.float32), name)
+    has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
+    return to_rgb8(np.asarray(im.convert("RGBA" if has_alpha else "RGB")), name)
+
+
+def _check_size(width: int, height: int, max_pixels: int | None, name: str) -> None:
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"{name} is {width}x{height} = {width * height / 1e6:.1f} MP, above the "
+            f"{max_pixels / 1e6:.1f} MP limit: downscale it and try again")

@@ -1,0 +1,1 @@
+"""Portrait Studio tooling: trainer (Accelerate), datasets, Hub sync and the `python -m studio` CLI."""

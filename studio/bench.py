@@ -1,0 +1,139 @@
+"""`python -m studio bench`: generator and full-pipeline latency, parameters, MACs and the peak RSS of an
+inference-only child process (onnxruntime + mediapipe; the child checks that torch was never imported)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+BENCH_SIZE = 512
+PHOTO_SIZE = 1024
+
+
+def bench_photo(path: str | None) -> np.ndarray:
+    """A 1024x1024 photo with one face: the given file or the first bundled example, centre-cropped."""
+    import cv2
+
+    from core.images import load_image
+
+    if path is None:
+        candidates = sorted(EXAMPLES.glob("*.jpg")) + sorted(EXAMPLES.glob("*.png"))
+        if not candidates:
+            raise FileNotFoundError(f"no example photo in {EXAMPLES}; pass --photo")
+        path = str(candidates[0])
+    rgb = load_image(path)
+    h, w = rgb.shape[:2]
+    side = min(h, w)
+    y, x = (h - side) // 2, (w - side) // 2
+    return cv2.resize(rgb[y:y + side, x:x + side], (PHOTO_SIZE, PHOTO_SIZE), interpolation=cv2.INTER_AREA)
+
+
+def median_ms(fn, repeats: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    return float(np.median(times))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Unlike getrusage's ru_maxrss it is not inherited from the
+    parent across fork and exec, so a light child of a heavy parent reports its own peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(args) -> int:
+    """Inference-only measurements; prints one JSON object."""
+    from core import topology
+    from core.engine import stylize
+    from core.package import load_style
+    from core.runtime import get_runner
+
+    style = load_style(args.style)
+    runner = get_runner(style)
+    r = style.config.resolution
+    rng = np.random.default_rng(0)
+    face = rng.integers(0, 255, (1, r, r, 3), dtype=np.uint8)
+    mesh = np.full((1, topology.NUM_MESH_POINTS, 2), r / 2, np.float32)
+    mesh[0, topology.CANONICAL_INDICES] = (np.asarray(style.config.template) + 1) * r / 2
+    generator_ms = median_ms(lambda: runner(face, mesh, 1.0), args.repeats)
+    photo = bench_photo(args.photo)
+    first = stylize(photo, style)
+    pipeline_ms = median_ms(lambda: stylize(photo, style), args.repeats)
+    print(json.dumps({
+        "resolution": r, "generator_median_ms": round(generator_ms, 2),
+        "pipeline_median_ms_1024": round(pipeline_ms, 2), "pipeline_faces": len(first.faces),
+        "pipeline_stages_ms": {k: round(v, 2) for k, v in first.timings.items()},
+        "inference_peak_rss_mb": round(peak_rss_mb(), 1),
+        "torch_imported": "torch" in sys.modules}))
+    return 0
+
+
+def model_stats(generator, size: int) -> dict:
+    """Parameters and multiply-accumulates of one forward pass at size x size."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from core import topology
+
+    image = torch.zeros(1, 3, size, size)
+    points = generator.template[None].expand(1, topology.NUM_CANONICAL, 2)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        generator(image, points, 1.0)
+    return {"parameters": sum(p.numel() for p in generator.parameters()),
+            "macs": int(counter.get_total_flops() // 2)}
+
+
+def run_bench(args) -> int:
+    """Build or load the style, run the child process, print a summary and one JSON line last."""
+    from core.export import load_generator, save_style
+    from core.generator import Generator
+    from core.package import StyleConfig, load_style
+
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.style:
+            style = load_style(args.style)
+            generator = load_generator(style)
+        else:
+            generator = Generator()
+            style = save_style(Path(tmp) / "bench", generator, StyleConfig(name="bench", resolution=BENCH_SIZE),
+                               preview=np.zeros((8, 8, 3), np.uint8))
+        stats = model_stats(generator, style.config.resolution)
+        cmd = [sys.executable, "-m", "studio", "bench", "--child", "--style", str(style.path),
+               "--repeats", str(args.repeats)] + (["--photo", args.photo] if args.photo else [])
+        env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONPATH=str(ROOT))
+        child = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+        if child.returncode != 0:
+            print(child.stderr, file=sys.stderr)
+            return child.returncode
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+    result = {"style": style.name if args.style else "default (random init)", **stats, **result,
+              "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+              "onnxruntime_threads": 2}
+    print(f"generator {result['resolution']}x{result['resolution']}: {result['generator_median_ms']} ms median | "
+          f"pipeline 1024x1024: {result['pipeline_median_ms_1024']} ms | peak RSS "
+          f"{result['inference_peak_rss_mb']} MB | {stats['parameters'] / 1e6:.3f} M params, "
+          f"{stats['macs'] / 1e9:.2f} GMACs", file=sys.stderr)
+    print(json.dumps(result))
+    return 0

@@ -1,0 +1,157 @@
+"""Geometry and inference subcommands: align, template, stylize, bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def register_cli(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("align", help="preview the landmark TPS alignment of a photo and an artwork",
+                       description="Detect landmarks in a photo and an artwork, warp each to the other's geometry "
+                                   "and save a preview grid (with a faint grid showing the deformation).")
+    p.add_argument("photo", help="photo file with a face")
+    p.add_argument("artwork", help="artwork file with a face")
+    p.add_argument("--out", required=True, help="preview PNG to write")
+    p.add_argument("--json", help="also write both landmark sets as JSON")
+    p.add_argument("--size", type=int, default=320, help="aligned face size in the preview (default 320)")
+    p.set_defaults(func=cmd_align)
+
+    p = sub.add_parser("template", help="mean landmark geometry of a folder of artworks",
+                       description="Detect and align every face in a folder and write the mean canonical landmarks "
+                                   "(the style template) as JSON, with a picture of all shapes and the mean.")
+    p.add_argument("folder", help="folder of artworks")
+    p.add_argument("--out", required=True, help="template JSON to write")
+    p.add_argument("--preview", help="PNG of every shape (grey), the mean (magenta) and the photo mean (cyan)")
+    p.add_argument("--size", type=int, default=256)
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("stylize", help="stylize photos with a style package",
+                       description="Stylize image files or folders; results are written to --out with the same names.")
+    p.add_argument("inputs", nargs="+", help="image files or folders")
+    p.add_argument("--style", required=True, help="style name (in styles/) or package folder")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--mode", choices=["face", "full"], default="face",
+                   help="face: stylize faces only; full: the whole picture, faces aligned on top")
+    p.add_argument("--alpha", type=float, help="geometry strength (0 photo, 1 style, >1 exaggerated)")
+    p.add_argument("--strength", type=float, default=1.0, help="style strength, 0..1 (blend with the original)")
+    p.add_argument("--max-side", type=int, default=2048, help="downscale larger inputs (0 keeps the size)")
+    p.add_argument("--backend", choices=["onnx", "torch"], default="onnx")
+    p.add_argument("--variant", choices=["fp32", "fp16", "int8"], default="fp32")
+    p.set_defaults(func=cmd_stylize)
+
+    p = sub.add_parser("bench", help="speed and memory benchmark (prints one JSON line last)",
+                       description="Generator median ms at 512x512 (onnxruntime, 2 intra-op threads), full-pipeline "
+                                   "median ms on a 1024x1024 photo with one face, parameters, MACs, and the peak RSS of "
+                                   "an inference-only process (onnxruntime + mediapipe, torch not imported).")
+    p.add_argument("--style", help="style to measure (default: a freshly initialised default generator)")
+    p.add_argument("--repeats", type=int, default=30)
+    p.add_argument("--photo", help="photo with one face (default: the bundled example)")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_bench)
+
+
+def cmd_align(args) -> int:
+    from core.images import save_image
+    from core.preview import alignment_preview
+
+    preview = alignment_preview(args.photo, args.artwork, size=args.size, photo_name=args.photo,
+                                artwork_name=args.artwork)
+    save_image(args.out, preview.image)
+    print(f"wrote {args.out}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(preview.to_dict()) + "\n")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def image_files(inputs: list[str]) -> list[Path]:
+    """Expand folders to their image files (sorted); keep files as given."""
+    files = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            files += sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif item.exists():
+            files.append(item)
+        else:
+            raise FileNotFoundError(f"{item} does not exist")
+    return files
+
+
+def cmd_template(args) -> int:
+    import numpy as np
+
+    from core import topology
+    from core.alignment import align_face
+    from core.errors import NoFaceError
+    from core.images import load_image, save_image
+    from core.landmarks import detect_faces
+    from core.preview import mean_template, template_preview
+    from core.templates import PHOTO_TEMPLATE
+
+    points, missed = [], []
+    for f in image_files([args.folder]):
+        faces = detect_faces(load_image(f))
+        if not faces:
+            missed.append(f.name)
+            continue
+        points.append(topology.to_canonical(align_face(load_image(f), faces[0], size=args.size).points))
+    if not points:
+        raise NoFaceError(f"no face found in any image of {args.folder}; check the folder or set landmarks by hand")
+    template = mean_template(np.stack(points), args.size)
+    Path(args.out).write_text(json.dumps({"template": template.round(5).tolist(), "count": len(points),
+                                          "missed": missed}) + "\n")
+    print(f"{len(points)} faces, {len(missed)} without a face{': ' + ', '.join(missed) if missed else ''}")
+    if args.preview:
+        ref = (np.asarray(PHOTO_TEMPLATE) + 1) * args.size / 2
+        save_image(args.preview, template_preview(np.stack(points), args.size, reference=ref))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_stylize(args) -> int:
+    from core.engine import stylize
+    from core.errors import ImageLoadError
+    from core.images import save_image
+    from core.package import load_style
+
+    style = load_style(args.style)
+    files = image_files(args.inputs)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    progress = _progress(files, "stylizing")
+    for f in progress:
+        try:
+            result = stylize(f, style, alpha=args.alpha, strength=args.strength, mode=args.mode,
+                             max_side=args.max_side or None, backend=args.backend, variant=args.variant)
+        except ImageLoadError as exc:
+            failed += 1
+            print(f"skipped {f}: {exc}", file=sys.stderr)
+            continue
+        save_image(out / (f.stem + ".png"), result.image)
+        if len(files) == 1 or result.message:
+            print(f"{f.name}: {result.summary}", file=sys.stderr)
+    print(f"wrote {len(files) - failed} image(s) to {out}" + (f"; {failed} failed" if failed else ""))
+    return 1 if failed == len(files) else 0
+
+
+def _progress(items, desc):
+    if len(items) < 3:
+        return items
+    try:
+        from tqdm import tqdm
+
+        return tqdm(items, desc=desc, unit="img")
+    except ImportError:
+        return items
+
+
+def cmd_bench(args) -> int:
+    from studio.bench import run_bench, run_child
+
+    return run_child(args) if args.child else run_bench(args)

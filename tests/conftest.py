@@ -1,0 +1,52 @@
+"""Shared fixtures: paths to ../shared data (tests using it skip when it is absent) and test images."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PORTRAIT_SHARED", ROOT.parent / "shared"))
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the calling test with the reason."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: this test needs the ../shared data (set PORTRAIT_SHARED)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """scikit-image's public-domain astronaut photo (512x512 RGB uint8, one face)."""
+    from skimage import data
+
+    return data.astronaut()
+
+
+def make_tiny_style(folder: Path, name: str = "tiny", resolution: int = 64, channels: int = 4, seed: int = 0):
+    """A real style package from a freshly initialised tiny generator, through the same save path trained
+    styles use."""
+    import torch
+
+    from core.export import save_style
+    from core.generator import Generator, GeneratorConfig
+    from core.package import StyleConfig
+
+    torch.manual_seed(seed)
+    generator = Generator(GeneratorConfig(channels=channels, blocks=1))
+    with torch.no_grad():  # a visible, deterministic effect: push the output towards a colour cast
+        generator.to_rgb[0].bias.add_(torch.tensor([0.6, -0.3, 0.2]).repeat_interleave(4))
+    preview = np.zeros((resolution, 2 * resolution, 3), np.uint8)
+    return save_style(folder / name, generator, StyleConfig(name=name, resolution=resolution,
+                                                             description="test style"), preview)
+
+
+@pytest.fixture(scope="session")
+def tiny_style(tmp_path_factory):
+    """A tiny valid style package (64x64, random weights) shared by the session's tests."""
+    return make_tiny_style(tmp_path_factory.mktemp("styles"))

@@ -1,0 +1,112 @@
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from core.engine import stylize, stylize_tiles, tps_remap
+from core.runtime import get_runner
+
+
+@pytest.fixture(scope="module")
+def two_faces(astronaut):
+    return np.concatenate([astronaut, astronaut[:, ::-1]], 1)
+
+
+class TestStylize:
+    def test_face_mode_changes_face_keeps_background(self, astronaut, tiny_style):
+        result = stylize(astronaut, tiny_style)
+        out = result.image
+        assert out.shape == astronaut.shape and out.dtype == np.uint8
+        assert len(result.faces) == 1 and result.message == ""
+        x0, y0, x1, y1 = map(int, result.faces[0].box)
+        face = (slice(y0, y1), slice(x0, x1))
+        assert np.abs(out[face].astype(int) - astronaut[face]).mean() > 20
+        assert np.array_equal(out[-60:], astronaut[-60:])  # far background (the bottom rows) untouched
+        assert np.array_equal(out[:, -60:], astronaut[:, -60:])
+
+    def test_full_mode_changes_background(self, astronaut, tiny_style):
+        out = stylize(astronaut, tiny_style, mode="full").image
+        assert out.shape == astronaut.shape
+        assert np.abs(out[-60:].astype(int) - astronaut[-60:]).mean() > 20
+
+    def test_strength_zero_is_near_original(self, astronaut, tiny_style):
+        faint = stylize(astronaut, tiny_style, strength=0.0, alpha=0.0).image
+        full = stylize(astronaut, tiny_style).image
+        assert np.abs(faint.astype(int) - astronaut).mean() < 0.25 * np.abs(full.astype(int) - astronaut).mean()
+
+    def test_two_faces(self, two_faces, tiny_style):
+        result = stylize(two_faces, tiny_style)
+        assert len(result.faces) == 2
+        for f in result.faces:
+            x0, y0, x1, y1 = map(int, f.box)
+            assert np.abs(result.image[y0:y1, x0:x1].astype(int) - two_faces[y0:y1, x0:x1]).mean() > 20
+
+    def test_no_face_returns_original_with_message(self, tiny_style):
+        noise = np.random.default_rng(0).integers(0, 255, (200, 300, 3), dtype=np.uint8)
+        result = stylize(noise, tiny_style)
+        assert np.array_equal(result.image, noise)
+        assert "no face" in result.message and result.faces == []
+
+    def test_no_face_full_mode_still_stylizes(self, tiny_style):
+        flat = np.full((100, 150, 3), 128, np.uint8)
+        result = stylize(flat, tiny_style, mode="full")
+        assert result.image.shape == flat.shape and np.abs(result.image.astype(int) - flat).mean() > 10
+
+    def test_torch_backend_matches_onnx(self, astronaut, tiny_style):
+        a = stylize(astronaut, tiny_style).image.astype(int)
+        b = stylize(astronaut, tiny_style, backend="torch").image.astype(int)
+        assert np.abs(a - b).max() <= 2
+
+    def test_max_side_downscales(self, astronaut, tiny_style):
+        assert stylize(astronaut, tiny_style, max_side=256).image.shape == (256, 256, 3)
+
+    def test_concurrent_equals_serial(self, astronaut, two_faces, tiny_style):
+        inputs = [astronaut, two_faces, astronaut[::-1].copy(), two_faces[:, ::-1].copy()] * 2
+        serial = [stylize(x, tiny_style).image for x in inputs]
+        with ThreadPoolExecutor(4) as pool:
+            parallel = list(pool.map(lambda x: stylize(x, tiny_style).image, inputs))
+        for s, p in zip(serial, parallel):
+            assert np.array_equal(s, p)
+
+    @pytest.mark.parametrize("kw,match", [({"mode": "nope"}, "mode"), ({"strength": 2.0}, "strength")])
+    def test_bad_options(self, astronaut, tiny_style, kw, match):
+        with pytest.raises(ValueError, match=match):
+            stylize(astronaut, tiny_style, **kw)
+
+
+class TestStylizeTiles:
+    def test_odd_sizes(self, tiny_style):
+        image = np.random.default_rng(0).integers(0, 255, (150, 97, 3), dtype=np.uint8)
+        assert stylize_tiles(image, get_runner(tiny_style)).shape == image.shape
+
+    def test_tile_interior_equals_single_pass(self, tiny_style):
+        runner = get_runner(tiny_style)
+        r = runner.resolution
+        image = np.random.default_rng(1).integers(0, 255, (r, 2 * r, 3), dtype=np.uint8)
+        out = stylize_tiles(image, runner, overlap=16)
+        from core import topology
+
+        mesh = np.full((1, topology.NUM_MESH_POINTS, 2), r / 2, np.float32)
+        first = runner(image[None, :, :r], mesh, 0.0)[0]
+        assert np.abs(out[:, : r - 16].astype(int) - first[:, : r - 16]).max() <= 1
+
+
+class TestTpsRemap:
+    def test_identity_when_points_equal_template(self):
+        rng = np.random.default_rng(0)
+        pts = rng.uniform(10, 54, (73, 2))
+        remap = tps_remap(pts, pts, 64, 1.0, reg=0.0)
+        ys, xs = np.mgrid[0:64, 0:64]
+        assert np.abs(remap - np.stack([xs, ys], -1)).max() < 1e-3
+
+    def test_matches_torch_template_tps(self):
+        import torch
+
+        from core.tps import TemplateTPS, norm_to_pixel
+
+        rng = np.random.default_rng(1)
+        template = rng.uniform(-0.8, 0.8, (73, 2))
+        points = template + rng.normal(0, 0.05, (73, 2))
+        grid = TemplateTPS(torch.tensor(template), 32, 32, reg=1e-3)(torch.tensor(points)[None], 0.7)[0].numpy()
+        remap = tps_remap((points + 1) * 16, (template + 1) * 16, 32, 0.7, reg=1e-3)
+        assert np.abs(norm_to_pixel(grid, 32, 32) - 0.5 - remap).max() < 1e-3

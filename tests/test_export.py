@@ -1,0 +1,61 @@
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from core.export import OnnxStyleModel, example_inputs, export_onnx, mobile_spec, to_fp16, to_int8
+from core.generator import Generator, GeneratorConfig
+from core.package import ONNX_INPUTS, StyleConfig
+
+
+def run(path, feeds):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The default generator (random init) exported at 128 px, with its fp16 and int8 variants."""
+    torch.manual_seed(0)
+    gen = Generator(GeneratorConfig()).eval()
+    folder = tmp_path_factory.mktemp("onnx")
+    path = export_onnx(gen, 128, folder / "model.onnx")
+    return gen, path, to_fp16(path, folder / "fp16.onnx"), to_int8(path, folder / "int8.onnx")
+
+
+class TestExportOnnx:
+    def test_parity_fp32(self, exported):
+        gen, path, *_ = exported
+        image, landmarks, alpha = example_inputs(gen, 128, batch=2, seed=4)
+        alpha = torch.tensor([1.0, 0.5])
+        with torch.no_grad():
+            ref = OnnxStyleModel(gen, 128)(image, landmarks, alpha).numpy()
+        out = run(path, dict(zip(ONNX_INPUTS, (image.numpy(), landmarks.numpy(), alpha.numpy()))))
+        assert np.abs(out - ref).max() <= 1e-3
+
+    def test_graph_is_opset17_with_grid_sample(self, exported):
+        model = onnx.load(str(exported[1]))
+        onnx.checker.check_model(model)
+        assert any(o.domain in ("", "ai.onnx") and o.version >= 17 for o in model.opset_import)
+        assert "GridSample" in {n.op_type for n in model.graph.node}
+
+    def test_alpha_input_matters(self, exported):
+        gen, path, *_ = exported
+        image, landmarks, _ = example_inputs(gen, 128, seed=2)
+        feeds = lambda a: dict(zip(ONNX_INPUTS, (image.numpy(), landmarks.numpy(), np.array([a], np.float32))))
+        assert np.abs(run(path, feeds(0.0)) - run(path, feeds(1.0))).max() > 1e-4
+
+    @pytest.mark.parametrize("index,tol", [(2, 0.05), (3, 0.2)])
+    def test_fp16_and_int8_close(self, exported, index, tol):
+        gen, path = exported[:2]
+        image, landmarks, alpha = example_inputs(gen, 128, seed=5)
+        feeds = dict(zip(ONNX_INPUTS, (image.numpy(), landmarks.numpy(), alpha.numpy())))
+        assert np.abs(run(exported[index], feeds) - run(path, feeds)).max() < tol
+
+
+class TestMobileSpec:
+    def test_documents_inputs_and_indices(self):
+        spec = mobile_spec(StyleConfig(name="x", resolution=256, template=[[0, 0]] * 73))
+        assert list(spec["inputs"]) == list(ONNX_INPUTS)
+        assert spec["inputs"]["image"]["shape"] == ["batch", 3, 256, 256]
+        assert len(spec["landmark_indices"]) == 73

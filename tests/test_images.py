@@ -1,0 +1,166 @@
+"""core.images: every supported source decodes to (H, W, 3) uint8 RGB; bad input raises ImageLoadError."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.errors import ImageLoadError, ImageTooLargeError
+from core.images import load_image, save_image, to_rgb8
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height but holds no pixel data."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+class TestLoadImage:
+    def test_path_str_bytes_and_pil_agree(self, astronaut, tmp_path):
+        path = tmp_path / "a.png"
+        Image.fromarray(astronaut).save(path)
+        for src in (path, str(path), path.read_bytes(), Image.open(path)):
+            out = load_image(src)
+            assert out.dtype == np.uint8 and out.shape == (512, 512, 3)
+            np.testing.assert_array_equal(out, astronaut)
+
+    def test_array_is_copied(self, astronaut):
+        out = load_image(astronaut)
+        np.testing.assert_array_equal(out, astronaut)
+        assert not np.shares_memory(out, astronaut)
+
+    @pytest.mark.parametrize("shape", [(8, 9), (8, 9, 1)])
+    def test_greyscale_array_to_rgb(self, shape):
+        grey = np.arange(72, dtype=np.uint8).reshape(shape)
+        out = load_image(grey)
+        assert out.shape == (8, 9, 3)
+        np.testing.assert_array_equal(out[..., 0], grey.reshape(8, 9))
+        np.testing.assert_array_equal(out[..., 0], out[..., 2])
+
+    def test_greyscale_file(self, astronaut):
+        grey = np.asarray(Image.fromarray(astronaut).convert("L"))
+        out = load_image(_png_bytes(Image.fromarray(grey)))
+        assert out.shape == (512, 512, 3)
+        np.testing.assert_array_equal(out[..., 1], grey)
+
+    def test_float_and_bool_arrays(self):
+        f = np.array([[0.0, 0.5, 1.0]])
+        np.testing.assert_array_equal(load_image(f)[..., 0], [[0, 128, 255]])
+        np.testing.assert_array_equal(load_image(np.array([[True, False]]))[..., 1], [[255, 0]])
+
+    def test_uint16_array_scales(self):
+        a = np.array([[0, 257 * 100, 65535]], dtype=np.uint16)
+        np.testing.assert_array_equal(load_image(a)[..., 0], [[0, 100, 255]])
+
+    def test_16bit_png(self):
+        values = (np.arange(256, dtype=np.uint16) * 257).reshape(16, 16)
+        data = _png_bytes(Image.fromarray(values))
+        assert Image.open(io.BytesIO(data)).mode.startswith("I")
+        out = load_image(data)
+        np.testing.assert_array_equal(out[..., 0], np.arange(256).reshape(16, 16))
+
+    def test_pil_mode_i(self):
+        im = Image.fromarray(np.array([[0, 32896, 65535]], dtype=np.int32))
+        assert im.mode == "I"
+        np.testing.assert_array_equal(load_image(im)[..., 0], [[0, 128, 255]])
+
+    def test_rgba_composited_over_white(self):
+        rgba = np.zeros((2, 2, 4), np.uint8)
+        rgba[..., 0] = 200
+        rgba[0, 0, 3], rgba[0, 1, 3], rgba[1, 0, 3] = 0, 255, 128
+        for src in (rgba, _png_bytes(Image.fromarray(rgba, "RGBA"))):
+            out = load_image(src)
+            np.testing.assert_array_equal(out[0, 0], [255, 255, 255])
+            np.testing.assert_array_equal(out[0, 1], [200, 0, 0])
+            np.testing.assert_allclose(out[1, 0], [227, 127, 127], atol=1)
+
+    def test_palette_transparency(self):
+        im = Image.new("P", (4, 4), 0)
+        im.putpalette([0, 0, 255] + [0, 0, 0] * 255)
+        im.info["transparency"] = 0
+        out = load_image(_png_bytes(im))
+        np.testing.assert_array_equal(out, 255)
+
+    def test_exif_orientation_applied(self):
+        stored = np.zeros((32, 64, 3), np.uint8)
+        stored[:, :32] = (255, 0, 0)  # left half red
+        exif = Image.Exif()
+        exif[0x0112] = 6  # display = stored rotated 90 degrees clockwise
+        buf = io.BytesIO()
+        Image.fromarray(stored).save(buf, "JPEG", exif=exif, quality=95)
+        out = load_image(buf.getvalue())
+        assert out.shape == (64, 32, 3)
+        assert out[:28, :, 0].mean() > 240 and out[:28, :, 1].mean() < 20  # red on top
+        assert out[36:, :, 0].mean() < 20
+
+    def test_too_many_pixels_array(self):
+        with pytest.raises(ImageTooLargeError, match="limit"):
+            load_image(np.zeros((100, 101, 3), np.uint8), max_pixels=10_000)
+
+    def test_too_many_pixels_checked_before_decoding(self):
+        # The header claims 5000x5000 but there is no pixel data: decoding would fail differently.
+        with pytest.raises(ImageTooLargeError, match="5000x5000"):
+            load_image(_png_header_only(5000, 5000), max_pixels=1_000_000)
+
+    def test_decompression_bomb_without_limit(self):
+        with pytest.raises(ImageTooLargeError):
+            load_image(_png_header_only(20_000, 20_000), max_pixels=None)
+
+    def test_broken_bytes(self):
+        with pytest.raises(ImageLoadError, match="bytes"):
+            load_image(b"definitely not an image")
+
+    def test_truncated_file_names_path(self, astronaut, tmp_path):
+        path = tmp_path / "cut.jpg"
+        buf = io.BytesIO()
+        Image.fromarray(astronaut).save(buf, "JPEG")
+        path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+        with pytest.raises(ImageLoadError, match="cut.jpg") as info:
+            load_image(path)
+        assert not isinstance(info.value, ImageTooLargeError)
+
+    def test_missing_and_non_image_files(self, tmp_path):
+        with pytest.raises(ImageLoadError, match="missing.png"):
+            load_image(tmp_path / "missing.png")
+        (tmp_path / "notes.png").write_text("hello")
+        with pytest.raises(ImageLoadError, match="notes.png"):
+            load_image(tmp_path / "notes.png")
+
+    @pytest.mark.parametrize("bad", [
+        np.zeros((4, 4, 2), np.uint8), np.zeros((0, 4, 3), np.uint8), np.full((2, 2), 3.0),
+        np.full((2, 2), np.nan), np.full((2, 2), -5, np.int32), 42,
+    ])
+    def test_bad_inputs(self, bad):
+        with pytest.raises(ImageLoadError):
+            load_image(bad)
+
+
+class TestToRgb8:
+    def test_identity_uint8(self, astronaut):
+        np.testing.assert_array_equal(to_rgb8(astronaut), astronaut)
+
+    def test_small_int_arrays_are_8bit(self):
+        np.testing.assert_array_equal(to_rgb8(np.array([[0, 255]], np.int64))[..., 0], [[0, 255]])
+
+
+class TestSaveImage:
+    def test_png_round_trip(self, astronaut, tmp_path):
+        save_image(tmp_path / "a.png", astronaut)
+        np.testing.assert_array_equal(load_image(tmp_path / "a.png"), astronaut)
+
+    def test_jpeg_and_float(self, astronaut, tmp_path):
+        save_image(tmp_path / "a.jpg", astronaut.astype(np.float32) / 255)
+        assert np.abs(load_image(tmp_path / "a.jpg").astype(int) - astronaut).mean() < 3
