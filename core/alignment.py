@@ -124,6 +124,8 @@ def paste_back(original: np.ndarray, crop: np.ndarray, m: np.ndarray, mask: np.n
     mask = feather_mask(size) if mask is None else np.asarray(mask, dtype=np.float32)
     if mask.shape != (size, size):
         raise ValueError(f"mask must be ({size}, {size}), got {mask.shape}")
+    if crop.dtype != np.uint8 and not (np.isfinite(crop).all() and -0.01 <= crop.min() <= crop.max() <= 1.01):
+        raise ValueError("a float crop must hold finite values in [0, 1]; divide 0-255 values by 255")
     crop = crop.astype(np.float32) * (1.0 if crop.dtype == np.uint8 else 255.0)
 
     h, w = original.shape[:2]

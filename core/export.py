@@ -143,9 +143,17 @@ def mobile_spec(config: StyleConfig) -> dict:
         "outputs": {ONNX_OUTPUT: {"shape": ["batch", 3, r, r], "dtype": "float32", "layout": "NCHW, RGB",
                                   "range": [-1.0, 1.0]}},
         "landmark_indices": list(topology.CANONICAL_INDICES),
-        "alignment": {"recipe": "FFHQ-style similarity from eye centres and mouth corners",
-                      "eye_groups": ["right_eye", "left_eye"], "mouth_corners": [61, 291],
-                      "size": r},
+        "alignment": {
+            "recipe": "FFHQ-style similarity transform (core/alignment.py)",
+            "right_eye_indices": topology.GROUPS["right_eye"], "left_eye_indices": topology.GROUPS["left_eye"],
+            "mouth_corner_indices": [61, 291], "margin": 1.0, "size": r,
+            "steps": ["e0, e1 = mean of right_eye / left_eye points; eye_avg = (e0 + e1) / 2; "
+                      "eye_to_eye = e1 - e0; mouth_avg = mean of the mouth corners; eye_to_mouth = mouth_avg - eye_avg",
+                      "x = eye_to_eye - rot90(eye_to_mouth), rot90(v) = (-v.y, v.x); x /= |x|; "
+                      "x *= max(2.0 * |eye_to_eye|, 1.8 * |eye_to_mouth|) * margin; y = rot90(x)",
+                      "c = eye_avg + 0.1 * eye_to_mouth; the quad c - x - y, c - x + y, c + x + y, c + x - y "
+                      "maps to the corners of the size x size crop"],
+        },
     }
 
 
@@ -159,7 +167,7 @@ CARD_TEMPLATE = """---
 
 ![before and after](preview.png)
 
-A real-time portrait style for [Portrait Studio](https://github.com/portrait-studio), an implementation of
+A real-time portrait style for Portrait Studio, an implementation of
 *Realtime Data-Efficient Portrait Stylization Based On Geometric Alignment* (arXiv 2211.15549). A light
 encoder-decoder warps its features with thin-plate splines from the photo's facial landmarks to this style's
 landmark template, so the face takes the style's geometry as well as its texture.

@@ -1,10 +1,10 @@
 """Face landmarks: MediaPipe face detection finds the faces, Face Mesh (478 points) refines each one.
 
-Detection runs on a copy of at most 1024 px, then Face Mesh runs on a square crop of each face
-taken from the original image, so small faces and many faces keep full-resolution landmarks.
-When the detector finds nothing, Face Mesh runs on the whole image (its own detector finds some
-faces the full-range detector misses, such as many anime faces). Coordinates are continuous
-pixel coordinates of the original image: (0, 0) is the top-left corner, pixel centres at +0.5.
+Detection runs on a copy of at most 1024 px (and on tiles of large images), then Face Mesh runs
+on a square crop of each face taken from the original image, so small faces and many faces keep
+full-resolution landmarks. Fallbacks for faces the detector misses (close-ups, anime) are listed
+in `FaceDetector`. Coordinates are continuous pixel coordinates of the original image: (0, 0) is
+the top-left corner, pixel centres at +0.5.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ CROP_SCALE = 2.5  # mesh crop side = CROP_SCALE * longest side of the detection 
 CROP_MIN, CROP_MAX = 256, 512  # mesh crops are resized into this range of pixels
 CROP_MESH_SCORE = 0.3  # Face Mesh's own detector threshold inside a crop the detector already vetted
 DEDUP_IOU = 0.5
+ZOOM_OUT = 0.3  # last resort: a grey border of this fraction of the long side on each side
+PAD_GREY = (128, 128, 128)
 TILE_MIN = 640  # large images are also scanned in tiles down to this side (original pixels) ...
 TILE_PIXELS = 512  # ... each resized to this many pixels for the detector
 
@@ -88,13 +90,19 @@ class Face:
 class FaceDetector:
     """Owns the MediaPipe graphs (created lazily, one lock: graphs are not thread-safe).
 
-    Score: the face detector's confidence (best of its full- and short-range models; it never
-    reports below 0.5). Faces found only by the Face Mesh fallback get `min_score`, the threshold
-    Face Mesh's own detector accepted them at: a lower bound, as mp.solutions hides that score.
+    Stages, each run only when the previous ones found nothing: (1) face detector (full- and
+    short-range models, plus tiles on large images) then Face Mesh on a crop per face; (2) Face
+    Mesh on the whole image (`mesh_fallback`); (3) stages 1-2 again on the image zoomed out in a
+    grey border (`zoom_out`), which finds close-ups and most anime faces that fill the frame.
+
+    Score: the face detector's confidence (best of its two models; it never reports below 0.5).
+    Faces found by Face Mesh alone get `min_score`, the threshold Face Mesh's own detector
+    accepted them at: a lower bound, as mp.solutions hides that score.
     """
 
-    def __init__(self, mesh_fallback: bool = True) -> None:
+    def __init__(self, mesh_fallback: bool = True, zoom_out: bool = True) -> None:
         self.mesh_fallback = mesh_fallback
+        self.zoom_out = zoom_out
         self._graphs: dict[tuple, Any] = {}
         self._lock = threading.Lock()
 
@@ -105,10 +113,11 @@ class FaceDetector:
         rgb = load_image(image)
         small = _detection_copy(rgb)
         with self._lock:
-            faces = [f for box, score in self._detect(rgb, small, min_score)[: 2 * max_faces]
-                     if (f := self._mesh_crop(rgb, box, score)) is not None]
-            if not faces and self.mesh_fallback:
-                faces = self._mesh_whole(small, rgb.shape, max_faces, min_score)
+            faces = self._find(rgb, small, 0, max_faces, min_score)
+            if not faces and self.zoom_out:
+                pad = int(round(ZOOM_OUT * max(small.shape[:2])))
+                padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=PAD_GREY)
+                faces = self._find(rgb, padded, pad, max_faces, min_score)
         return _dedup(faces)[:max_faces]
 
     def close(self) -> None:
@@ -123,6 +132,20 @@ class FaceDetector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _find(self, rgb: np.ndarray, small: np.ndarray, pad: int, max_faces: int,
+              min_score: float) -> list[Face]:
+        """Stages 1-2 on `small`, a resized copy of `rgb` inside a border of `pad` pixels."""
+        scale = (small.shape[1] - 2 * pad) / rgb.shape[1]
+        boxes = self._detect(rgb, small, pad, scale, min_score)
+        faces = [f for box, score in boxes[: 2 * max_faces]
+                 if (f := self._mesh_crop(rgb, box, score)) is not None]
+        if not faces and self.mesh_fallback:
+            result = self._graph("mesh", min_score, max_faces).process(small)
+            size = (small.shape[1], small.shape[0])
+            found = [(_mesh_points(lms) * size - pad) / scale for lms in result.multi_face_landmarks or []]
+            faces = [Face(p, _points_box(p), min_score) for p in found]
+        return faces
 
     def _graph(self, kind: str, score: float = 0.5, faces: int = 1) -> Any:
         """kind: "full" / "short" (range of the face detector) or "mesh"; cached per settings.
@@ -143,26 +166,29 @@ class FaceDetector:
                     min_detection_confidence=score)
         return self._graphs[key]
 
-    def _detect(self, rgb: np.ndarray, small: np.ndarray, min_score: float) -> list[tuple[np.ndarray, float]]:
+    def _detect(self, rgb: np.ndarray, small: np.ndarray, pad: int, scale: float,
+                min_score: float) -> list[tuple[np.ndarray, float]]:
         """Detector boxes (x0, y0, x1, y1) in original pixels with scores, best first, duplicates removed.
 
         The detector sees a 192 px input, so faces under ~6% of the image side are missed: large
         images are also scanned in overlapping tiles (sides halving down to TILE_MIN px).
         """
+        levels = [(small, [(0, 0, max(small.shape[:2]))], scale, pad)]
+        if not pad:
+            levels += _tile_levels(rgb)
         found = []
-        for level, tiles, scale in _detection_levels(rgb, small):
+        for level, tiles, level_scale, level_pad in levels:
             models = ("full", "short") if level is small else ("full",)
             for (tx, ty, side), model in itertools.product(tiles, models):
-                result = self._graph(model).process(
-                    np.ascontiguousarray(level[ty:ty + side, tx:tx + side]))
+                result = self._graph(model).process(np.ascontiguousarray(level[ty:ty + side, tx:tx + side]))
                 th, tw = min(side, level.shape[0] - ty), min(side, level.shape[1] - tx)
                 for det in result.detections or []:
                     if det.score[0] < min_score:
                         continue
                     b = det.location_data.relative_bounding_box
                     box = np.array([tx + b.xmin * tw, ty + b.ymin * th,
-                                    tx + (b.xmin + b.width) * tw, ty + (b.ymin + b.height) * th]) / scale
-                    found.append((box, float(det.score[0])))
+                                    tx + (b.xmin + b.width) * tw, ty + (b.ymin + b.height) * th])
+                    found.append(((box - level_pad) / level_scale, float(det.score[0])))
         kept: list[tuple[np.ndarray, float]] = []
         for box, score in sorted(found, key=lambda d: -d[1]):
             if not any(_same_face(box, k) for k, _ in kept):
@@ -189,16 +215,6 @@ class FaceDetector:
             return None
         return Face(points, _points_box(points), score)
 
-    def _mesh_whole(self, small: np.ndarray, shape: Sequence[int], max_faces: int,
-                    min_score: float) -> list[Face]:
-        result = self._graph("mesh", min_score, max_faces).process(small)
-        h, w = shape[:2]
-        faces = []
-        for lms in result.multi_face_landmarks or []:
-            points = _mesh_points(lms) * (w, h)
-            faces.append(Face(points, _points_box(points), min_score))
-        return faces
-
 
 _default: FaceDetector | None = None
 _default_lock = threading.Lock()
@@ -218,10 +234,12 @@ def detect_faces(image: ImageSource, max_faces: int = 8, min_score: float = 0.5)
     return default_detector()(image, max_faces=max_faces, min_score=min_score)
 
 
-def largest_face(image: ImageSource, name: str = "the image", min_score: float = 0.5) -> Face:
-    """The largest face in `image`; raises NoFaceError when there is none."""
+def largest_face(image: ImageSource, name: str | None = None, min_score: float = 0.5) -> Face:
+    """The largest face in `image`; NoFaceError naming `name` (default: the path) when there is none."""
     faces = detect_faces(image, max_faces=8, min_score=min_score)
     if not faces:
+        if name is None:
+            name = f"'{image}'" if isinstance(image, (str, os.PathLike)) else "the image"
         raise NoFaceError(
             f"no face found in {name}: use a clearer, well-lit, roughly frontal photo where the face "
             "is not cut off or covered, or set the landmarks by hand")
@@ -245,14 +263,16 @@ def draw_landmarks(image: ImageSource, faces_or_points: Face | np.ndarray | Iter
                    draw_box: bool = True) -> np.ndarray:
     """A copy of `image` with landmarks drawn, coloured by `GROUP_COLOURS`, and each Face's box.
 
-    `faces_or_points`: a Face, (478, 2) or (73, 2) points, or a list of those. With
+    `faces_or_points`: a Face, (478, 2) or (73, 2) points, a list or (N, P, 2) stack of those. With
     `canonical_only=False` all 478 mesh points are drawn (grey) under the canonical ones.
     """
     out = load_image(image).copy()
     scale = max(out.shape[:2]) / 256.0
     r = radius if radius is not None else max(1.0, 1.6 * scale)
     line = max(1, int(round(scale)))
-    items = [faces_or_points] if isinstance(faces_or_points, (Face, np.ndarray)) else list(faces_or_points)
+    single = isinstance(faces_or_points, Face) or (
+        isinstance(faces_or_points, np.ndarray) and faces_or_points.ndim == 2)
+    items = [faces_or_points] if single else list(faces_or_points)
     for item in items:
         points = np.asarray(item.points if isinstance(item, Face) else item, dtype=np.float64)
         if points.shape == (NUM_MESH_POINTS, 2):
@@ -299,17 +319,20 @@ def _detection_copy(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
 
 
-def _detection_levels(rgb: np.ndarray, small: np.ndarray):
-    """Yield (resized image, [(x, y, side)] square tiles, scale from original) per pyramid level."""
+def _tile_levels(rgb: np.ndarray) -> list[tuple[np.ndarray, list[tuple[int, int, int]], float, int]]:
+    """(resized image, [(x, y, side)] square tiles, scale from original, 0) per pyramid level below
+    the whole image: tile sides halve down to TILE_MIN original pixels."""
     h, w = rgb.shape[:2]
-    yield small, [(0, 0, max(small.shape[:2]))], small.shape[1] / w
+    levels = []
     tile = max(h, w) / 2
     while tile >= TILE_MIN:
         scale = TILE_PIXELS / tile
         level = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
                            interpolation=cv2.INTER_AREA)
-        yield level, [(x, y, TILE_PIXELS) for y in _starts(level.shape[0]) for x in _starts(level.shape[1])], scale
+        tiles = [(x, y, TILE_PIXELS) for y in _starts(level.shape[0]) for x in _starts(level.shape[1])]
+        levels.append((level, tiles, scale, 0))
         tile /= 2
+    return levels
 
 
 def _starts(length: int) -> list[int]:
@@ -321,7 +344,8 @@ def _starts(length: int) -> list[int]:
 
 
 def _same_face(a: Sequence[float], b: Sequence[float]) -> bool:
-    """IoU > DEDUP_IOU, or one box mostly inside the other (a tile cut the face)."""
+    """IoU > DEDUP_IOU, or one box mostly inside the other (a tile cut the face, or a spurious
+    small face was found inside a real one)."""
     iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
@@ -359,9 +383,9 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def _dedup(faces: list[Face]) -> list[Face]:
-    """Largest first; drop a face overlapping a kept one by IoU > DEDUP_IOU (keeping the higher score)."""
+    """Largest first; drop a face that `_same_face` pairs with a higher-scoring or larger one."""
     kept: list[Face] = []
     for face in sorted(faces, key=lambda f: (-f.score, -f.area)):
-        if all(box_iou(face.box, k.box) <= DEDUP_IOU for k in kept):
+        if not any(_same_face(face.box, k.box) for k in kept):
             kept.append(face)
     return sorted(kept, key=lambda f: -f.area)

@@ -13,6 +13,7 @@ from core.errors import PortraitStudioError
 # Modules that contribute subcommands, in the order `--help` lists them.
 COMMAND_MODULES = [
     "studio.commands",
+    "studio.hub",
 ]
 
 DESCRIPTION = """\
