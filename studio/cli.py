@@ -14,6 +14,7 @@ from core.errors import PortraitStudioError
 COMMAND_MODULES = [
     "studio.commands",
     "studio.hub",
+    "studio.train",
 ]
 
 DESCRIPTION = """\

@@ -1,0 +1,155 @@
+"""Data-efficiency study: style quality against the number of artworks, with and without TPS alignment.
+
+    python scripts/data_efficiency.py --task painter --counts 10 25 50 100 --steps 1500 --size 128
+    python scripts/data_efficiency.py --task anime   --counts 10 25 50 100 --steps 1500 --size 128
+    python scripts/data_efficiency.py --report       # table + plot from every finished run
+
+painter: a known ground truth. Artworks are the `animation` painter (toon shading + landmark-driven geometric
+  exaggeration) applied to one half of Flickr-Suits-XL; the model is scored on held-out photos of the other half
+  against the painter's own output on them (LPIPS, VGG16 + LPIPS heads; lower is better).
+anime: selfie2anime (research use only). Artworks are anime faces, photos are selfies; held-out selfies are
+  stylized and scored by KID on VGG16 relu5_3 features against held-out anime faces (lower is better).
+Each (task, count, tps) run writes runs/efficiency/<task>/<count>-<tps|notps>/result.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.export import load_generator  # noqa: E402
+from studio.data import build_photo_pool, build_style_set  # noqa: E402
+from studio.train import TrainConfig, hardware, train  # noqa: E402
+
+SHARED = Path(os.environ.get("PORTRAIT_SHARED", ROOT.parent / "shared"))
+OUT = ROOT / "runs" / "efficiency"
+TEST = 48  # held-out photos scored per run
+
+
+def stylize_aligned(package, images: np.ndarray, points: np.ndarray, size: int) -> np.ndarray:
+    """Run a package's generator on aligned faces (N,S,S,3) with canonical points (N,73,2) px."""
+    gen = load_generator(package)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), 8):
+            x = torch.from_numpy(images[i:i + 8]).permute(0, 3, 1, 2).float() / 127.5 - 1
+            p = torch.from_numpy(points[i:i + 8]).float() / size * 2 - 1
+            y = gen(x, p, 1.0)
+            out.append(((y.permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8))
+    return np.concatenate(out)
+
+
+def datasets(task: str, size: int):
+    """(artworks StyleSet, training PhotoPool, test photos PhotoPool, reference images for scoring)."""
+    if task == "painter":
+        from studio.painters import paint
+
+        arts = build_style_set(ROOT / "runs" / "artworks" / "animation", size)
+        pool = build_photo_pool(ROOT / "runs" / "artworks" / "photos", size, limit=300 + TEST)
+        test = pool.subset(range(300, len(pool)))
+        pool = pool.subset(range(300))
+        truth = np.stack([paint("animation", img, face=pts) for img, pts in zip(test.images, test.points)])
+        return arts, pool, test, truth
+    s2a = SHARED / "data" / "selfie2anime"
+    arts = build_style_set(s2a / "anime", size)
+    photos = build_photo_pool(s2a / "photos", size)
+    test = photos.subset(range(len(photos) - TEST, len(photos)))
+    pool = photos.subset(range(len(photos) - TEST))
+    reference = arts.images[-100:]  # held out: training draws artworks from the front only
+    return arts.subset(range(len(arts) - 100)), pool, test, reference
+
+
+def score(task: str, outputs: np.ndarray, reference: np.ndarray) -> dict:
+    from studio.metrics import LPIPS, kid, lpips_scores, vgg_embeddings
+
+    if task == "painter":
+        values = lpips_scores(LPIPS(), outputs, reference)
+        return {"metric": "LPIPS", "value": float(values.mean()), "std": float(values.std())}
+    mean, std = kid(vgg_embeddings(outputs), vgg_embeddings(reference), subsets=50, subset_size=min(len(outputs), 40))
+    return {"metric": "KID (VGG16 relu5_3)", "value": mean, "std": std}
+
+
+def run(args) -> None:
+    arts, pool, test, reference = datasets(args.task, args.size)
+    for count in args.counts:
+        for tps in (True, False):
+            folder = OUT / args.task / f"{count:03d}-{'tps' if tps else 'notps'}"
+            if (folder / "result.json").exists():
+                continue
+            config = TrainConfig.from_dict(dict(steps=args.steps, size=args.size, batch=args.batch, no_tps=not tps,
+                                                perceptual_size=args.size, checkpoint_every=max(args.steps // 4, 1),
+                                                preview_every=args.steps, holdout=4, threads=args.threads))
+            t0 = time.perf_counter()
+            result = train(config, styles=[], photos="", out=folder / "package", run_dir=folder / "run",
+                           name=f"eff-{count}-{int(tps)}", style_set=arts.subset(range(min(count, len(arts)))),
+                           photo_pool=pool, resume=(folder / "run").exists(), overwrite=True)
+            outputs = stylize_aligned(result.package, test.images, test.points, args.size)
+            record = {"task": args.task, "count": count, "tps": tps, "steps": args.steps, "size": args.size,
+                      "batch": args.batch, "wall_s": round(time.perf_counter() - t0, 1),
+                      "s_per_step": round(result.wall_s / max(result.steps, 1), 3), "hardware": hardware(),
+                      **score(args.task, outputs, reference)}
+            (folder / "result.json").write_text(json.dumps(record, indent=2) + "\n")
+            print(json.dumps(record), flush=True)
+
+
+def report() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [json.loads(p.read_text()) for p in sorted(OUT.glob("*/*/result.json"))]
+    if not rows:
+        print("no finished runs under", OUT)
+        return
+    tasks = sorted({r["task"] for r in rows})
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.6), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        for tps in (True, False):
+            pts = sorted((r["count"], r["value"], r["std"]) for r in rows if r["task"] == task and r["tps"] == tps)
+            if pts:
+                c, v, s = map(np.array, zip(*pts))
+                ax.errorbar(c, v, yerr=s, marker="o", capsize=3, label="TPS alignment" if tps else "no TPS")
+        ax.set_xscale("log")
+        ax.set_xlabel("artworks")
+        ax.set_ylabel(next(r["metric"] for r in rows if r["task"] == task) + " (lower is better)")
+        ax.set_title(task)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(ROOT / "docs" / "data_efficiency.png", dpi=110)
+    for r in rows:
+        print(f"| {r['task']} | {r['count']} | {'on' if r['tps'] else 'off'} | {r['value']:.4f} ± {r['std']:.4f} | "
+              f"{r['steps']} | {r['size']} | {r['s_per_step']} | {r['wall_s']} | {r['hardware']} |")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--task", choices=("painter", "anime"))
+    ap.add_argument("--counts", type=int, nargs="+", default=[10, 25, 50, 100])
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--threads", type=int)
+    ap.add_argument("--report", action="store_true")
+    args = ap.parse_args()
+    if args.report:
+        report()
+    elif args.task:
+        run(args)
+    else:
+        ap.error("give --task or --report")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,309 @@
+"""Training losses for the few-shot style trainer, as small functions over (B, 3, H, W) images in [-1, 1] and
+canonical landmarks (B, 73, 2) normalized to [-1, 1], plus the loss networks (patch discriminator, VGG16).
+
+Adversarial: the non-saturating logistic loss with an R1 penalty on reals (StyleGAN2). It is the best studied
+choice for small data sets: R1 keeps the discriminator from memorising a few dozen artworks without the
+architectural constraints of spectral norm, and DiffAugment (`diff_augment`, applied to real and fake alike)
+stops it from overfitting their exact pixels (Zhao et al. 2020, "Differentiable Augmentation for
+Data-Efficient GAN Training").
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.tps import warp_image
+from studio.data import apply_warp
+
+log = logging.getLogger(__name__)
+
+VGG_FILE = "models/vgg16_lpips.safetensors"
+VGG_TAPS = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22, "relu5_3": 29}
+# LPIPS scaling layer; identical to ImageNet mean/std rescaled to inputs in [-1, 1].
+VGG_SHIFT = (-0.030, -0.088, -0.188)
+VGG_SCALE = (0.458, 0.448, 0.450)
+
+Image2Image = Callable[[torch.Tensor], torch.Tensor]
+
+
+# --------------------------------------------------------------------------- training utilities
+
+
+def requires_grad(model: nn.Module, flag: bool) -> None:
+    """Switch gradients of every parameter of `model` on or off (freeze D during the G step and back)."""
+    for p in model.parameters():
+        p.requires_grad_(flag)
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model for parameters; buffers are copied."""
+    for e, m in zip(ema.parameters(), model.parameters()):
+        e.lerp_(m.detach().to(e.dtype), 1.0 - decay)
+    for e, m in zip(ema.buffers(), model.buffers()):
+        e.copy_(m)
+
+
+# --------------------------------------------------------------------------- adversarial
+
+
+class Discriminator(nn.Module):
+    """PatchGAN: four stride-2 4x4 convs (channels c, 2c, 4c, 8c) and a 3x3 conv to one logit per patch.
+
+    No normalization layers: R1 regularizes it, and per-sample logits keep R1 per-sample.
+    """
+
+    def __init__(self, channels: int = 32, layers: int = 4) -> None:
+        super().__init__()
+        mods: list[nn.Module] = []
+        cin = 3
+        for i in range(layers):
+            cout = channels * 2 ** i
+            mods += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+            cin = cout
+        mods.append(nn.Conv2d(cin, 1, 3, 1, 1))
+        self.net = nn.Sequential(*mods)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) -> patch logits (B, 1, H/2^layers, W/2^layers)."""
+        return self.net(x)
+
+
+def d_logistic_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Discriminator side of the logistic GAN loss: softplus(-D(real)) + softplus(D(fake)), averaged."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def g_nonsaturating_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Generator side (non-saturating): softplus(-D(G(x))), averaged."""
+    return F.softplus(-fake_logits).mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Tensor:
+    """R1 = E |grad_x D(x)|^2 on reals; `real_images` must require grad and produce `real_logits`."""
+    (grad,) = torch.autograd.grad(real_logits.float().sum(), real_images, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()
+
+
+def diff_augment(x: torch.Tensor, generator: torch.Generator, policy: Sequence[str] = ("color", "translation",
+                 "cutout")) -> torch.Tensor:
+    """DiffAugment: random brightness/saturation/contrast, translation by up to 1/8 and a cutout of 1/2 the
+    side, differentiable in x, drawn per sample from `generator` (apply independently to reals and fakes)."""
+    b, _, h, w = x.shape
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=generator, device=generator.device).to(x.device)
+
+    if "color" in policy:
+        x = x + (rand(b, 1, 1, 1) - 0.5) * 2.0  # brightness, [-1, 1] range: twice DiffAugment's +-0.5
+        mean = x.mean(dim=1, keepdim=True)
+        x = (x - mean) * (rand(b, 1, 1, 1) * 2) + mean  # saturation
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = (x - mean) * (rand(b, 1, 1, 1) + 0.5) + mean  # contrast
+    if "translation" in policy:
+        sh, sw = h // 8, w // 8
+        ty = (rand(b) * (2 * sh + 1)).long() - sh
+        tx = (rand(b) * (2 * sw + 1)).long() - sw
+        rows = (torch.arange(h, device=x.device)[None] + ty[:, None]).clamp(-1, h)  # -1 and h hit the zero pad
+        cols = (torch.arange(w, device=x.device)[None] + tx[:, None]).clamp(-1, w)
+        padded = F.pad(x, (1, 1, 1, 1))
+        idx_b = torch.arange(b, device=x.device)[:, None, None]
+        x = padded.permute(0, 2, 3, 1)[idx_b, rows[:, :, None] + 1, cols[:, None, :] + 1].permute(0, 3, 1, 2)
+    if "cutout" in policy:
+        ch, cw = h // 2, w // 2
+        y0 = (rand(b) * (h + 1 - ch % 2)).long() - ch // 2
+        x0 = (rand(b) * (w + 1 - cw % 2)).long() - cw // 2
+        ys = torch.arange(h, device=x.device)[None, :, None] - y0[:, None, None]
+        xs = torch.arange(w, device=x.device)[None, None, :] - x0[:, None, None]
+        inside = (ys >= 0) & (ys < ch) & (xs >= 0) & (xs < cw)
+        x = x * (~inside).unsqueeze(1).to(x.dtype)
+    return x
+
+
+# --------------------------------------------------------------------------- geometry-aware terms
+
+
+def cycle_loss(reverse: Image2Image, stylized: torch.Tensor, photo: torch.Tensor, photo_points: torch.Tensor,
+               template: torch.Tensor, reg: float = 1e-3, no_tps: bool = False) -> torch.Tensor:
+    """Geometric-aware cycle consistency: G's output (template geometry) is warped in pixel space back to the
+    photo's landmarks, the reverse generator F (texture only) maps it back, L1 to the photo.
+
+    stylized = G(photo) (B, 3, H, W); template (73, 2) or (B, 73, 2); no_tps skips the warp (plain CycleGAN).
+    """
+    back = stylized
+    if not no_tps:
+        back = warp_image(stylized, template.expand_as(photo_points).to(stylized), photo_points.to(stylized), reg=reg)
+    return (reverse(back) - photo).abs().mean()
+
+
+def face_mask(points: torch.Tensor, size: int, feather: float = 0.06) -> torch.Tensor:
+    """(1, 1, S, S) weights: 1 inside the convex hull of the face outline of `points` (73, 2) normalized,
+    falling to 0 over `feather` * size pixels outside it."""
+    import cv2
+    import numpy as np
+
+    from core import topology
+
+    oval = (points.detach().cpu().double().numpy()[topology.GROUP_SLICES["face_oval"]] + 1) * size / 2 - 0.5
+    mask = np.zeros((size, size), np.float32)
+    cv2.fillConvexPoly(mask, np.round(cv2.convexHull(oval.astype(np.float32)) * 16).astype(np.int32), 1.0,
+                       cv2.LINE_AA, 4)
+    k = max(3, int(feather * size) * 2 + 1)
+    mask = np.maximum(mask, cv2.GaussianBlur(cv2.dilate(mask, np.ones((k, k), np.uint8)), (k, k), 0))
+    return torch.from_numpy(mask)[None, None].to(points.device)
+
+
+def deformation_loss(generator: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], photo: torch.Tensor,
+                     points: torch.Tensor, stylized: torch.Tensor, src: torch.Tensor, dst: torch.Tensor,
+                     no_tps: bool = False, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Deformation invariance under a random warp T (control points src -> dst, see `studio.data.random_warp`).
+
+    With the feature TPS, G normalises geometry to the template, so G(T(x), T(p)) ~ G(x, p) = stylized; this
+    holds inside the face (landmarks pin it) but not where the TPS extrapolates, so pass the template's
+    `face_mask`. Without it (no_tps), G must commute with T: G(T(x)) ~ T(G(x)). Weighted L1, averaged.
+    """
+    warped, moved = apply_warp(photo, points, src, dst)
+    if no_tps:
+        diff = generator(warped, points) - warp_image(stylized, src.to(stylized), dst.to(stylized))
+    else:
+        diff = generator(warped, moved) - stylized
+    if mask is None:
+        return diff.abs().mean()
+    mask = mask.to(diff)
+    return (diff.abs() * mask).mean() / mask.mean().clamp_min(1e-6)
+
+
+def lowpass(x: torch.Tensor, factor: int = 8) -> torch.Tensor:
+    """Colour layout: average-pool (B, C, H, W) by `factor`."""
+    return F.avg_pool2d(x, factor, factor)
+
+
+def color_loss(fake: torch.Tensor, target: torch.Tensor, factor: int = 8) -> torch.Tensor:
+    """L1 between low-passed images: keeps the photo's light and skin colour under the style's texture."""
+    return (lowpass(fake, factor) - lowpass(target, factor)).abs().mean()
+
+
+def gram(feat: torch.Tensor) -> torch.Tensor:
+    """Gram matrix (B, C, C) of features (B, C, H, W), normalized by C*H*W."""
+    b, c, h, w = feat.shape
+    f = feat.float().reshape(b, c, h * w)
+    return f @ f.transpose(1, 2) / (c * h * w)
+
+
+def texture_loss(feats: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean squared difference of Gram matrices to target Grams (C, C) per tap, summed over taps (scaled x1e3)."""
+    return sum(((gram(feats[k]) - targets[k].to(feats[k].device)) ** 2).mean() for k in targets) * 1e3
+
+
+# --------------------------------------------------------------------------- perceptual (VGG16)
+
+
+class VGGFeatures(nn.Module):
+    """Frozen VGG16 `features` truncated after the deepest requested ReLU tap; inputs in [-1, 1] are rescaled
+    by (x - shift) / scale and resized so their longer side is at most `max_size` (cost grows with area)."""
+
+    def __init__(self, state: dict[str, torch.Tensor], taps: Sequence[str], shift: Sequence[float] = VGG_SHIFT,
+                 scale: Sequence[float] = VGG_SCALE, max_size: int | None = None) -> None:
+        super().__init__()
+        from torchvision.models import vgg16
+
+        unknown = set(taps) - set(VGG_TAPS)
+        if unknown:
+            raise ValueError(f"unknown VGG taps {sorted(unknown)}; choose from {sorted(VGG_TAPS)}")
+        self.taps = {VGG_TAPS[t]: t for t in taps}
+        with torch.device("meta"):  # skip the random init of 138M parameters; the state replaces them
+            features = vgg16().features[: max(self.taps) + 1]
+        wanted = set(features.state_dict())
+        features.load_state_dict({k[len("features."):]: v.float() for k, v in state.items()
+                                  if k.startswith("features.") and k[len("features."):] in wanted}, assign=True)
+        self.features = features.eval()
+        for m in self.features:
+            if isinstance(m, nn.ReLU):
+                m.inplace = False
+        requires_grad(self, False)
+        self.register_buffer("shift", torch.tensor(shift).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("scale", torch.tensor(scale).view(1, 3, 1, 1), persistent=False)
+        self.max_size = max_size
+
+    def train(self, mode: bool = True) -> "VGGFeatures":
+        return super().train(False)  # always in eval mode
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(B, 3, H, W) in [-1, 1] -> {tap name: features}."""
+        if self.max_size and max(x.shape[-2:]) > self.max_size:
+            x = F.interpolate(x, scale_factor=self.max_size / max(x.shape[-2:]), mode="bilinear",
+                              antialias=True, align_corners=False)
+        x = (x - self.shift.to(x)) / self.scale.to(x)
+        out = {}
+        for i, layer in enumerate(self.features):
+            x = layer(x)
+            if i in self.taps:
+                out[self.taps[i]] = x
+        return out
+
+
+def _parse_metadata(meta: dict[str, str]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(shift, scale) from the shared file's metadata 'input' text; the LPIPS constants when absent."""
+    text = meta.get("input", "")
+    found = [re.search(rf"{k}=\[([^\]]+)\]", text) for k in ("shift", "scale")]
+    if not all(found):
+        return VGG_SHIFT, VGG_SCALE
+    shift, scale = (tuple(float(v) for v in m.group(1).split(",")) for m in found)
+    return shift, scale
+
+
+def vgg_path() -> Path:
+    """$PORTRAIT_SHARED/models/vgg16_lpips.safetensors (PORTRAIT_SHARED defaults to ../shared)."""
+    shared = os.environ.get("PORTRAIT_SHARED", str(Path(__file__).resolve().parents[2] / "shared"))
+    return Path(shared) / VGG_FILE
+
+
+def load_vgg(taps: Sequence[str], path: str | Path | None = None, allow_download: bool = False,
+             max_size: int | None = None) -> VGGFeatures | None:
+    """VGG16 features from the shared LPIPS file, else torchvision's ImageNet weights (downloaded only when
+    `allow_download`); None, with a logged note, when neither is available."""
+    from safetensors import safe_open
+
+    file = Path(path) if path is not None else vgg_path()
+    if file.is_file():
+        with safe_open(str(file), framework="pt") as f:
+            state = {k: f.get_tensor(k) for k in f.keys()}
+            shift, scale = _parse_metadata(f.metadata() or {})
+        log.info("perceptual loss: VGG16 from %s", file)
+        return VGGFeatures(state, taps, shift, scale, max_size)
+    try:
+        from torchvision.models import VGG16_Weights
+
+        weights = VGG16_Weights.IMAGENET1K_V1
+        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+        if not (cached.is_file() or allow_download):
+            raise FileNotFoundError(f"{cached} is not downloaded")
+        state = {f"features.{k[len('features.'):]}": v for k, v in
+                 weights.get_state_dict(progress=False).items() if k.startswith("features.")}
+    except Exception as exc:  # no file, no network: train without the perceptual term
+        log.warning("perceptual loss skipped: %s is missing and torchvision's VGG16 weights are unavailable (%s)",
+                    file, exc)
+        return None
+    log.info("perceptual loss: torchvision VGG16 ImageNet weights")
+    return VGGFeatures(state, taps, VGG_SHIFT, VGG_SCALE, max_size)
+
+
+def normalize_channels(feat: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
+    """Unit-length feature vectors along channels (LPIPS)."""
+    return feat / torch.sqrt(feat.float().pow(2).sum(1, keepdim=True) + eps).to(feat)
+
+
+def perceptual_loss(feats: dict[str, torch.Tensor], targets: dict[str, torch.Tensor],
+                    taps: Sequence[str]) -> torch.Tensor:
+    """LPIPS-style distance without learned heads: squared difference of channel-normalized features,
+    summed over channels, averaged over positions and batch, summed over `taps`."""
+    return sum((normalize_channels(feats[t]) - normalize_channels(targets[t])).float().pow(2).sum(1).mean()
+               for t in taps)

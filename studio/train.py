@@ -1,0 +1,748 @@
+"""The few-shot style trainer (arXiv 2211.15549): a photo -> style generator G with feature-space TPS to the
+style's mean landmark template, a texture-only reverse generator F, two patch discriminators, and the
+geometry-aware losses of `studio.losses`. Shaped like Accelerate's cv_example: build everything, one
+`accelerator.prepare`, `accelerator.backward`, `save_state` checkpoints; runs on CPU, one GPU or under
+`accelerate launch` unchanged. The EMA of G is exported as a style package with `core.export.save_style`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import math
+import platform
+import re
+import shutil
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.errors import DatasetError, PortraitStudioError, StylePackageError, TrainingCancelled
+from core.generator import Generator, GeneratorConfig
+from core.images import save_image
+from core.package import NAME_RE, StyleConfig, StylePackage
+from studio import losses as L
+from studio.data import (PhotoPool, StyleSet, build_photo_pool, build_style_set, color_jitter, hflip,
+                         license_summary, random_tps, random_warp, sample_rows, seeded_generator, to_tensor, to_uint8,
+                         warp_to)
+from studio.progress import CallbackList, Progress, TqdmCallback, TrainCallback
+
+log = logging.getLogger(__name__)
+
+CHECKPOINTS = "checkpoints"
+CONFIG_FILE = "config.json"
+LOSSES_FILE = "losses.jsonl"
+PLOT_FILE = "losses.png"
+PREVIEWS = "previews"
+DATASET_FILE = "dataset.json"
+ATTRIBUTION_FILE = "attribution.json"
+DEFAULT_WEIGHTS = {"adv": 1.0, "cycle": 5.0, "content": 1.0, "deform": 1.0, "color": 0.0, "texture": 0.0}
+# Settings that may change between a run and its resumption; every other one must match.
+RESUMABLE = {"steps", "checkpoint_every", "keep_checkpoints", "preview_every", "threads", "mixed_precision"}
+
+
+class ResumeError(PortraitStudioError, ValueError):
+    """A run folder cannot be resumed (no checkpoint, or different settings) or would be overwritten."""
+
+
+class ConfigError(PortraitStudioError, ValueError):
+    """A training setting is invalid or unknown."""
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass
+class TrainConfig:
+    """Every training setting; saved as run_dir/config.json. `weights` holds one weight per loss term
+    (0 switches a term off): adv, cycle, content, deform, color, texture."""
+
+    steps: int = 2000
+    size: int = 256
+    batch: int = 4
+    lr: float = 2e-4
+    d_lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.99)
+    weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    warmup_steps: int = 200  # first steps train G alone to reproduce the aligned photo (L1 + content)
+    r1_gamma: float = 1.0
+    r1_every: int = 4  # lazy R1: the penalty every r1_every steps, scaled by r1_every
+    ema_decay: float = 0.995
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    preview_every: int = 250
+    seed: int = 0
+    grad_accum: int = 1
+    mixed_precision: str = "bf16"  # "no", "fp16" or "bf16"; used on GPU only, CPU always runs fp32
+    no_tps: bool = False  # ablation: no feature warps in G, no pixel-space warps anywhere
+    generator: dict = field(default_factory=lambda: GeneratorConfig().to_dict())
+    disc_channels: int = 32
+    diffaug: tuple[str, ...] = ("color", "translation", "cutout")
+    flip: bool = True
+    photo_jitter: float = 0.1  # colour jitter of photos (brightness, contrast, saturation)
+    tps_jitter: float = 0.02  # random TPS augmentation of photos and artworks (normalized units)
+    deform_strength: float = 0.05  # the random warp T of the deformation-invariance loss
+    content_taps: tuple[str, ...] = ("relu3_3", "relu4_3")
+    texture_taps: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3")
+    perceptual_size: int = 256  # VGG sees images resized to at most this side
+    vgg_download: bool = True  # let torchvision download VGG16 when the shared file is absent
+    holdout: int = 4  # photos kept out of training for the preview grid
+    photo_limit: int | None = None
+    missing: str = "exclude"
+    exclude_outliers: bool = False
+    cache_dir: str = "cache"
+    artwork_license: str = ""
+    threads: int | None = None  # torch CPU threads (None: torch's default)
+
+    def __post_init__(self) -> None:
+        self.betas = tuple(self.betas)
+        self.diffaug = tuple(self.diffaug)
+        self.content_taps = tuple(self.content_taps)
+        self.texture_taps = tuple(self.texture_taps)
+        self.weights = {**DEFAULT_WEIGHTS, **self.weights}
+
+    def validate(self) -> None:
+        def bad(msg: str) -> ConfigError:
+            return ConfigError(f"training config: {msg}")
+
+        if self.size % 8 or self.size < 64:
+            raise bad(f"size {self.size} must be a multiple of 8, at least 64")
+        for key in ("steps", "batch", "grad_accum", "checkpoint_every", "preview_every", "r1_every",
+                    "keep_checkpoints"):
+            if int(getattr(self, key)) < 1:
+                raise bad(f"{key} must be at least 1, got {getattr(self, key)}")
+        unknown = set(self.weights) - set(DEFAULT_WEIGHTS)
+        if unknown:
+            raise bad(f"unknown loss weights {sorted(unknown)}; expected {sorted(DEFAULT_WEIGHTS)}")
+        if any(not math.isfinite(v) or v < 0 for v in self.weights.values()):
+            raise bad(f"loss weights must be finite and >= 0, got {self.weights}")
+        if self.mixed_precision not in ("no", "fp16", "bf16"):
+            raise bad(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
+        if not 0 <= self.ema_decay < 1:
+            raise bad(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        try:
+            GeneratorConfig.from_dict(self.generator)
+        except (TypeError, ValueError) as exc:
+            raise bad(f"generator: {exc}") from None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, base: "TrainConfig | None" = None) -> "TrainConfig":
+        """A config from a (partial) dict over `base` (default: the defaults); unknown keys are an error."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ConfigError(f"unknown training config keys {sorted(unknown)}; expected a subset of {sorted(names)}")
+        merged = {**(base or cls()).to_dict(), **data}
+        if "weights" in data:
+            merged["weights"] = {**(base or cls()).weights, **data["weights"]}
+        if "generator" in data:
+            merged["generator"] = {**(base or cls()).generator, **data["generator"]}
+        return cls(**merged)
+
+    @classmethod
+    def load(cls, path: str | Path, base: "TrainConfig | None" = None) -> "TrainConfig":
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"training config {path} does not exist") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"training config {path} is not valid JSON ({exc})") from None
+        return cls.from_dict(data, base)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def preset(cls, name: str) -> "TrainConfig":
+        """"quick": 128 px, 1500 steps at a higher learning rate, a CPU-friendly first look; "full": 256 px,
+        20000 steps (GPU)."""
+        presets = {
+            "quick": dict(size=128, steps=1500, batch=4, perceptual_size=128, checkpoint_every=250,
+                          preview_every=250, lr=5e-4, d_lr=5e-4),
+            "full": dict(size=256, steps=20000, batch=8, perceptual_size=256, checkpoint_every=1000,
+                         preview_every=500, ema_decay=0.999),
+        }
+        if name not in presets:
+            raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
+        return cls(**presets[name])
+
+
+@dataclass
+class TrainResult:
+    package: StylePackage | None
+    run_dir: Path
+    steps: int
+    wall_s: float
+    losses: dict[str, float]
+    preview: np.ndarray | None = None
+
+
+class StepCounter:
+    """The optimizer step and the training wall time so far, saved with every checkpoint."""
+
+    def __init__(self) -> None:
+        self.step, self.wall_s = 0, 0.0
+
+    def state_dict(self) -> dict:
+        return {"step": self.step, "wall_s": self.wall_s}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step, self.wall_s = int(state["step"]), float(state["wall_s"])
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def style_name(out: str | Path, name: str | None = None) -> str:
+    """The package name: `name`, else the out folder's name lower-cased with other characters as '-'."""
+    value = name if name else re.sub(r"[^a-z0-9_-]+", "-", Path(out).name.lower()).strip("-_")
+    if not NAME_RE.match(value or ""):
+        raise StylePackageError(f"style name {value!r} must be 1-64 lowercase letters, digits, '-' or '_'; "
+                                "pass --name")
+    return value
+
+
+def hardware() -> str:
+    """GPU name, else the CPU model and core count."""
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+    return f"{model} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
+
+
+def preview_grid(originals: np.ndarray, stylized: np.ndarray, per_row: int = 4) -> np.ndarray:
+    """(N, S, S, 3) pairs -> one uint8 image: rows of `per_row` [original | stylized] pairs, white gaps."""
+    n, s = len(originals), originals.shape[1]
+    rows = math.ceil(n / per_row)
+    cols = min(n, per_row)
+    gap = max(2, s // 32)
+    grid = np.full((rows * (s + gap) - gap, cols * (2 * s + 3 * gap) - 2 * gap, 3), 255, np.uint8)
+    for i in range(n):
+        r, c = divmod(i, per_row)
+        y, x = r * (s + gap), c * (2 * s + 3 * gap)
+        grid[y:y + s, x:x + s] = originals[i]
+        grid[y:y + s, x + s + gap:x + 2 * s + gap] = stylized[i]
+    return grid
+
+
+def read_losses(run_dir: str | Path) -> list[dict]:
+    file = Path(run_dir) / LOSSES_FILE
+    if not file.is_file():
+        return []
+    return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+
+
+def plot_losses(run_dir: str | Path, smooth: int = 25) -> Path | None:
+    """losses.png in run_dir: every term against the step, moving average over `smooth` steps."""
+    rows = read_losses(run_dir)
+    if not rows:
+        return None
+    from matplotlib.figure import Figure  # no pyplot: no global backend, safe off the main thread (Agg canvas)
+
+    keys = list(dict.fromkeys(k for r in rows for k in r if k not in ("step", "time_s")))
+    steps = np.array([r["step"] for r in rows])
+    fig = Figure(figsize=(12, 2.6 * math.ceil(len(keys) / 3)))
+    axes = fig.subplots(math.ceil(len(keys) / 3), 3, squeeze=False)
+    for ax, key in zip(axes.flat, keys):
+        values = np.array([r.get(key, np.nan) for r in rows], dtype=float)
+        ok = np.isfinite(values)  # terms logged on some steps only (warm-up, lazy R1)
+        x, y = steps[ok], values[ok]
+        ax.plot(x, y, alpha=0.3, lw=0.8)
+        if len(y) >= smooth:
+            ax.plot(x[smooth - 1:], np.convolve(y, np.ones(smooth) / smooth, mode="valid"), lw=1.5)
+        ax.set_title(key, fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(keys):]:
+        ax.axis("off")
+    fig.tight_layout()
+    path = Path(run_dir) / PLOT_FILE
+    fig.savefig(path, dpi=90)
+    return path
+
+
+def _checkpoints(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / CHECKPOINTS).glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
+
+
+def _check_resume(config: TrainConfig, run_dir: Path, resume: bool) -> Path | None:
+    """The checkpoint to resume from (None for a fresh run); refuses mismatched or clobbering runs."""
+    ckpts = _checkpoints(run_dir)
+    if not resume:
+        if ckpts:
+            raise ResumeError(f"{run_dir} already holds checkpoints; pass --resume to continue that run, or "
+                              "choose another --run-dir")
+        return None
+    if not ckpts:
+        raise ResumeError(f"nothing to resume in {run_dir}: it has no checkpoints; start without --resume")
+    saved_file = run_dir / CONFIG_FILE
+    if saved_file.is_file():
+        saved = json.loads(saved_file.read_text())
+        now = json.loads(json.dumps(config.to_dict()))  # tuples -> lists, like the saved file
+        diff = sorted(k for k in now if k not in RESUMABLE and now.get(k) != saved.get(k))
+        if diff:
+            raise ResumeError(f"cannot resume {run_dir}: settings {diff} differ from the saved run "
+                              f"({saved_file}); resume with the saved config (omit --config/--preset) or "
+                              "start a new --run-dir")
+    return ckpts[-1]
+
+
+# --------------------------------------------------------------------------- the training step
+
+
+class Trainer:
+    """The models, data tensors and one optimizer step; `train` drives it."""
+
+    def __init__(self, config: TrainConfig, accelerator: Any, style: StyleSet, photos: PhotoPool) -> None:
+        self.config = config
+        self.acc = accelerator
+        device = accelerator.device
+        c = config
+        gcfg = GeneratorConfig.from_dict(c.generator)
+        if c.no_tps:
+            gcfg.global_warp = gcfg.local_warp = False
+        fcfg = GeneratorConfig.from_dict({**gcfg.to_dict(), "global_warp": False, "local_warp": False})
+        self.template = torch.as_tensor(style.template, dtype=torch.float32)
+        self.reg = gcfg.tps_reg
+        self.face_mask = None if c.no_tps else L.face_mask(self.template, c.size).to(accelerator.device)
+        G = Generator(gcfg, self.template)
+        F = Generator(fcfg)
+        DY, DX = L.Discriminator(c.disc_channels), L.Discriminator(c.disc_channels)
+        self.ema = copy.deepcopy(G).eval()
+        L.requires_grad(self.ema, False)
+        opt_g = torch.optim.Adam(list(G.parameters()) + list(F.parameters()), lr=c.lr, betas=c.betas)
+        opt_d = torch.optim.Adam(list(DY.parameters()) + list(DX.parameters()), lr=c.d_lr, betas=c.betas)
+        self.G, self.F, self.DY, self.DX, self.opt_g, self.opt_d = accelerator.prepare(G, F, DY, DX, opt_g, opt_d)
+        self.ema.to(device)
+        self.counter = StepCounter()
+        accelerator.register_for_checkpointing(self.ema, self.counter)
+
+        w = c.weights
+        taps = list(c.content_taps) + list(c.texture_taps) if w["content"] or w["texture"] else []
+        self.vgg = L.load_vgg(sorted(set(taps)), allow_download=c.vgg_download, max_size=c.perceptual_size) \
+            if taps else None
+        if self.vgg is not None:
+            self.vgg.to(device)
+        self.art = torch.as_tensor(style.images).permute(0, 3, 1, 2).contiguous().to(device)
+        self.art_pts = torch.as_tensor(style.points).to(device)
+        self.photo = torch.as_tensor(photos.images).permute(0, 3, 1, 2).contiguous().to(device)
+        self.photo_pts = torch.as_tensor(photos.points).to(device)
+        self.gram_targets = self._gram_targets() if self.vgg is not None else None  # logged even at weight 0
+
+    @property
+    def device(self) -> torch.device:
+        return self.acc.device
+
+    def _tensors(self, images: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s = self.config.size
+        return images.float() / 127.5 - 1.0, points.float() * (2.0 / s) - 1.0
+
+    @torch.no_grad()
+    def _gram_targets(self) -> dict[str, torch.Tensor]:
+        """Mean Gram matrix of the artworks per texture tap."""
+        sums: dict[str, torch.Tensor] = {}
+        for i in range(0, len(self.art), 8):
+            x, _ = self._tensors(self.art[i:i + 8], self.art_pts[i:i + 8])
+            for k, f in self.vgg(x).items():
+                if k in self.config.texture_taps:
+                    sums[k] = sums.get(k, 0) + L.gram(f).sum(0)
+        return {k: v / len(self.art) for k, v in sums.items()}
+
+    def _batch(self, rng: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """Photos x (B,3,S,S), landmarks p, artworks y, landmarks q: sampled and augmented from `rng` only."""
+        c, b = self.config, self.config.batch
+        pi, ai = sample_rows(len(self.photo), b, rng), sample_rows(len(self.art), b, rng)
+        x, p = self._tensors(self.photo[pi.to(self.device)], self.photo_pts[pi.to(self.device)])
+        y, q = self._tensors(self.art[ai.to(self.device)], self.art_pts[ai.to(self.device)])
+        if c.flip:
+            x, p = hflip(x, p, (torch.rand(b, generator=rng) < 0.5).to(self.device))
+            y, q = hflip(y, q, (torch.rand(b, generator=rng) < 0.5).to(self.device))
+        if c.photo_jitter:
+            x = color_jitter(x, rng, c.photo_jitter, c.photo_jitter, c.photo_jitter)
+        if c.tps_jitter:
+            x, p = random_tps(x, p, rng, c.tps_jitter)
+            y, q = random_tps(y, q, rng, c.tps_jitter)
+        return x, p, y, q
+
+    def step(self, step: int, micro: int) -> dict[str, float]:
+        """One micro-batch: the G/F update, then the D update (optimizers step on the last micro-batch)."""
+        c, w, acc = self.config, self.config.weights, self.acc
+        rng = seeded_generator(c.seed, step, acc.process_index, micro)
+        dev = self.device
+        with torch.no_grad():
+            x, p, y, q = self._batch(rng)
+            t = self.template.to(dev)[None]
+            content_target = x if c.no_tps else warp_to(x, p, t, self.reg)  # photo in the style's geometry
+            y_p = y if c.no_tps else warp_to(y, q, p, self.reg)  # artwork in the photo's geometry
+            y_t = y if c.no_tps else warp_to(y, q, t, self.reg)  # artwork in the template geometry
+            src, dst = random_warp(c.batch, rng, c.deform_strength, device=dev)
+        if step < c.warmup_steps:
+            return self._warmup(x, p, content_target)
+        out: dict[str, torch.Tensor] = {}
+        DY, DX = acc.unwrap_model(self.DY), acc.unwrap_model(self.DX)  # G step: D frozen, no DDP sync
+        L.requires_grad(DY, False)
+        L.requires_grad(DX, False)
+        with acc.autocast():
+            fake_y = self.G(x, p)
+            fake_x = self.F(y_p, p)
+            out["g_adv"] = L.g_nonsaturating_loss(DY(L.diff_augment(fake_y, rng, c.diffaug)))
+            out["f_adv"] = L.g_nonsaturating_loss(DX(L.diff_augment(fake_x, rng, c.diffaug)))
+            with torch.autocast(dev.type, enabled=False):  # pixel-space TPS in fp32
+                out["cycle_x"] = L.cycle_loss(lambda im: self.F(im, p), fake_y.float(), x, p, t, self.reg, c.no_tps)
+            out["cycle_y"] = (self.G(fake_x, p) - y_t).abs().mean()
+            if w["deform"]:
+                with torch.autocast(dev.type, enabled=False):
+                    out["deform"] = L.deformation_loss(lambda im, pts: self.G(im, pts), x, p, fake_y.float(),
+                                                       src, dst, c.no_tps, self.face_mask)
+            if w["color"]:
+                out["color"] = L.color_loss(fake_y, content_target)
+            if self.vgg is not None:
+                feats = self.vgg(fake_y)
+                with torch.no_grad():
+                    target = self.vgg(content_target)
+                out["content"] = L.perceptual_loss(feats, target, c.content_taps)
+                out["texture"] = L.texture_loss(feats, self.gram_targets)
+            total = (w["adv"] * (out["g_adv"] + out["f_adv"]) + w["cycle"] * (out["cycle_x"] + out["cycle_y"])
+                     + sum(w[k] * out[k] for k in ("deform", "color", "content", "texture") if k in out))
+        acc.backward(total)
+        self.opt_g.step()
+        self.opt_g.zero_grad(set_to_none=True)
+
+        L.requires_grad(DY, True)
+        L.requires_grad(DX, True)
+        r1 = w["adv"] and c.r1_gamma and step % c.r1_every == 0
+        d_total = 0.0
+        with acc.autocast():
+            for name, D, real, fake in (("d_y", self.DY, y, fake_y), ("d_x", self.DX, x, fake_x)):
+                real_aug = L.diff_augment(real, rng, c.diffaug).detach().requires_grad_(bool(r1))
+                fake_aug = L.diff_augment(fake.detach(), rng, c.diffaug)
+                logits = D(torch.cat([real_aug, fake_aug]))  # one forward per backward (DDP-friendly)
+                real_logits, fake_logits = logits[: len(real)], logits[len(real):]
+                out[name] = L.d_logistic_loss(real_logits, fake_logits)
+                d_total = d_total + out[name]
+                if r1:
+                    out[f"r1_{name[-1]}"] = L.r1_penalty(real_logits, real_aug)
+                    d_total = d_total + c.r1_gamma / 2 * c.r1_every * out[f"r1_{name[-1]}"]
+        acc.backward(d_total)
+        self.opt_d.step()
+        self.opt_d.zero_grad(set_to_none=True)
+        values = {k: float(v.detach()) for k, v in out.items()}
+        values["g_total"], values["d_adv"] = float(total.detach()), values["d_y"] + values["d_x"]
+        return values
+
+    def _warmup(self, x: torch.Tensor, p: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+        """G learns to reproduce the photo in the template geometry (L1 + content) before the GAN starts, so
+        the adversarial phase begins from a generator that keeps identity (AnimeGAN's initialization phase)."""
+        with self.acc.autocast():
+            fake = self.G(x, p)
+            out = {"warmup_l1": (fake - target).abs().mean()}
+            if self.vgg is not None:
+                with torch.no_grad():
+                    ref = self.vgg(target)
+                out["content"] = L.perceptual_loss(self.vgg(fake), ref, self.config.content_taps)
+            total = sum(out.values())
+        self.acc.backward(total)
+        self.opt_g.step()
+        self.opt_g.zero_grad(set_to_none=True)
+        return {k: float(v.detach()) for k, v in out.items()}
+
+    @torch.no_grad()
+    def stylize(self, photos: PhotoPool) -> np.ndarray:
+        """EMA generator outputs (N, S, S, 3) uint8 for aligned photos."""
+        outs = []
+        for i in range(0, len(photos), 8):
+            x, p = to_tensor(photos.images[i:i + 8], photos.points[i:i + 8], photos.size, self.device)
+            outs.append(to_uint8(self.ema(x, p)))
+        return np.concatenate(outs)
+
+
+# --------------------------------------------------------------------------- train
+
+
+def train(config: TrainConfig, *, styles: str | Path | list, photos: str | Path, out: str | Path,
+          run_dir: str | Path | None = None, resume: bool = False, callback: TrainCallback | None = None,
+          cancel: threading.Event | None = None, name: str | None = None, overrides: str | Path | None = None,
+          overwrite: bool = False, style_set: StyleSet | None = None, photo_pool: PhotoPool | None = None
+          ) -> TrainResult:
+    """Train a style from a folder of artworks and a photo pool, export it to `out`, return the result.
+
+    Checkpoints go to run_dir/checkpoints every `checkpoint_every` steps (and at the end, or on cancel);
+    resume=True continues the latest one exactly. `cancel` (set from any thread) stops at the next step
+    boundary, saves a checkpoint and raises TrainingCancelled. Prebuilt `style_set` / `photo_pool` skip detection.
+    """
+    callback = callback or TrainCallback()
+    try:
+        result = _train(config, styles, photos, out, run_dir, resume, callback, cancel, name, overrides, overwrite,
+                        style_set, photo_pool)
+    except BaseException as exc:
+        callback.on_error(exc)
+        raise
+    callback.on_end(result)
+    return result
+
+
+def _train(config: TrainConfig, styles: Any, photos: Any, out: str | Path, run_dir: str | Path | None,
+           resume: bool, callback: TrainCallback, cancel: threading.Event | None, name: str | None,
+           overrides: str | Path | None, overwrite: bool, style_set: StyleSet | None,
+           photo_pool: PhotoPool | None) -> TrainResult:
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    config.validate()
+    out = Path(out)
+    name = style_name(out, name)
+    if out.exists() and not overwrite:
+        raise StylePackageError(f"{out} already exists; choose another --out or remove it first")
+    run_dir = Path(run_dir) if run_dir is not None else Path("runs") / name
+    start_ckpt = _check_resume(config, run_dir, resume)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    cuda = torch.cuda.is_available()
+    acc = Accelerator(mixed_precision=config.mixed_precision if cuda else "no", cpu=not cuda,
+                      gradient_accumulation_steps=config.grad_accum)
+    set_seed(config.seed)
+    main = acc.is_main_process
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config.save(run_dir / CONFIG_FILE)
+        if start_ckpt is None:
+            (run_dir / LOSSES_FILE).write_text("")
+
+    with acc.main_process_first():  # the main process fills the detection cache, the others read it
+        style = style_set or build_style_set(styles, config.size, overrides, config.missing,
+                                             exclude_outliers=config.exclude_outliers, cache_dir=config.cache_dir)
+        pool = photo_pool or build_photo_pool(photos, config.size, config.cache_dir, config.photo_limit)
+    if len(pool) < config.holdout + 1:
+        raise DatasetError(f"the photo pool has {len(pool)} usable photos; need more than the "
+                           f"{config.holdout} held out for previews: add photos or lower holdout")
+    held = np.linspace(0, len(pool) - 1, config.holdout).round().astype(int) if config.holdout else np.array([], int)
+    train_pool = pool.subset([i for i in range(len(pool)) if i not in set(held.tolist())])
+    held_pool = pool.subset(held)
+    if main:
+        (run_dir / DATASET_FILE).write_text(json.dumps({"artworks": style.to_dict(), "photos": pool.to_dict(),
+                                                        "held_out": held_pool.files}, indent=1) + "\n")
+        log.info("artworks: %s", style.report())
+        log.info("photos: %s", pool.summary())
+
+    trainer = Trainer(config, acc, style, train_pool)
+    if start_ckpt is not None:
+        acc.load_state(str(start_ckpt))
+        _trim_losses(run_dir, trainer.counter.step)
+    counter = trainer.counter
+    start_step, start_wall = counter.step, counter.wall_s
+    callback.on_start(config.steps)
+    t0 = time.perf_counter()
+    last_saved = counter.step if start_ckpt is not None else -1
+    latest: dict[str, float] = {}
+    preview = None
+
+    def save(step: int) -> Path:
+        path = run_dir / CHECKPOINTS / f"step_{step:07d}"
+        counter.wall_s = start_wall + time.perf_counter() - t0
+        acc.save_state(str(path))
+        acc.wait_for_everyone()
+        if main:
+            for old in _checkpoints(run_dir)[: -config.keep_checkpoints]:
+                shutil.rmtree(old, ignore_errors=True)
+            callback.on_checkpoint(step, path)
+        return path
+
+    def cancelled() -> bool:
+        stop = cancel is not None and cancel.is_set()
+        if acc.num_processes > 1:  # any process's event stops every process at the same step
+            stop = bool(acc.reduce(torch.tensor(float(stop), device=acc.device), reduction="sum") > 0)
+        return stop
+
+    losses_file = (run_dir / LOSSES_FILE).open("a") if main else None
+    try:
+        while counter.step < config.steps:
+            step = counter.step
+            if cancelled():
+                path = save(step) if last_saved != step else _checkpoints(run_dir)[-1]
+                raise TrainingCancelled(
+                    f"training cancelled at step {step}/{config.steps}; checkpoint {path}. Resume with "
+                    f"`python -m studio train ... --resume --run-dir {run_dir}` (train(..., resume=True))")
+            sums: dict[str, float] = {}
+            for micro in range(config.grad_accum):
+                with acc.accumulate(trainer.G, trainer.F, trainer.DY, trainer.DX):
+                    for k, v in trainer.step(step, micro).items():
+                        sums[k] = sums.get(k, 0.0) + v / config.grad_accum
+            # EMA warm-up: the average follows G closely at first instead of lagging behind its random init.
+            L.ema_update(trainer.ema, acc.unwrap_model(trainer.G), min(config.ema_decay, (1 + step) / (10 + step)))
+            counter.step = step + 1
+            latest = sums
+            elapsed = time.perf_counter() - t0
+            if main:
+                losses_file.write(json.dumps({"step": counter.step, "time_s": round(start_wall + elapsed, 3),
+                                              **{k: round(v, 6) for k, v in sums.items()}}) + "\n")
+                losses_file.flush()
+                rate = (counter.step - start_step) / max(elapsed, 1e-9)
+                callback.on_step(Progress(counter.step, config.steps, sums,
+                                          (config.steps - counter.step) / max(rate, 1e-9),
+                                          start_wall + elapsed, rate))
+            if main and (counter.step % config.preview_every == 0 or counter.step == config.steps) \
+                    and len(held_pool):
+                preview = preview_grid(held_pool.images, trainer.stylize(held_pool))
+                (run_dir / PREVIEWS).mkdir(exist_ok=True)
+                save_image(run_dir / PREVIEWS / f"step_{counter.step:07d}.jpg", preview)
+                callback.on_preview(counter.step, preview)
+            if counter.step % config.checkpoint_every == 0 or counter.step == config.steps:
+                save(counter.step)
+                last_saved = counter.step
+    except KeyboardInterrupt:
+        path = save(counter.step) if last_saved != counter.step else _checkpoints(run_dir)[-1]
+        raise TrainingCancelled(f"training interrupted at step {counter.step}/{config.steps}; checkpoint "
+                                f"{path}. Resume with --resume --run-dir {run_dir}") from None
+    finally:
+        if losses_file is not None:
+            losses_file.close()
+        if main:
+            plot_losses(run_dir)
+    wall = start_wall + time.perf_counter() - t0
+    result = TrainResult(None, run_dir, counter.step, wall, _final_losses(run_dir, latest), preview)
+    if main:
+        if preview is None:  # resumed at the last step, or no held-out photos
+            shown = held_pool if len(held_pool) else pool.subset([0])
+            preview = preview_grid(shown.images, trainer.stylize(shown))
+        result.preview = preview
+        result.package = _export(trainer, config, out, name, style, pool, held_pool, result, overwrite,
+                                 styles, photos)
+    acc.wait_for_everyone()
+    return result
+
+
+def _trim_losses(run_dir: Path, step: int) -> None:
+    """Drop loss rows after the resumed checkpoint so the history matches the run."""
+    rows = [r for r in read_losses(run_dir) if r["step"] <= step]
+    (run_dir / LOSSES_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _final_losses(run_dir: Path, latest: dict[str, float], window: int = 50) -> dict[str, float]:
+    """Mean of each loss over the last `window` logged steps (the latest step's values when none are logged)."""
+    rows = read_losses(run_dir)[-window:]
+    if not rows:
+        return {k: round(v, 5) for k, v in latest.items()}
+    keys = [k for k in rows[-1] if k not in ("step", "time_s")]
+    return {k: round(float(np.mean([r[k] for r in rows if k in r])), 5) for k in keys}
+
+
+class _ExportGenerator(Generator):
+    """A Generator whose traced graph always reads `points` and `alpha`: without feature warps (the no_tps
+    ablation) the ONNX exporter would drop those unused inputs and break the package's documented signature."""
+
+    def forward(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor | float = 1.0) -> torch.Tensor:
+        out = super().forward(image, points, alpha)
+        if self.config.global_warp or self.config.local_warp:
+            return out
+        keep = points.sum() * 0.0 + (alpha.sum() * 0.0 if torch.is_tensor(alpha) else 0.0)
+        return out + keep
+
+
+def _export(trainer: Trainer, config: TrainConfig, out: Path, name: str, style: StyleSet, pool: PhotoPool,
+            held: PhotoPool, result: TrainResult, overwrite: bool, styles: Any, photos: Any) -> StylePackage:
+    """Write the EMA generator as a style package, with training summary, provenance and photo attribution."""
+    from core.export import save_style
+
+    art_prov: dict[str, Any] = {"source": str(styles) if not isinstance(styles, list) else f"{len(styles)} files",
+                                "count": len(style), "license": config.artwork_license or "not stated",
+                                "files": ", ".join(style.files)}
+    if any(style.provenance):
+        art_prov["licenses"] = license_summary(style.provenance)
+    photo_prov: dict[str, Any] = {"source": str(photos), "count": len(pool), "held_out_for_preview": len(held)}
+    attribution = [{k: p.get(k) for k in ("image_name", "author", "photo_url", "license")}
+                   for p in pool.provenance if p]
+    if attribution:
+        photo_prov["licenses"] = license_summary(pool.provenance)
+        photo_prov["attribution_file"] = ATTRIBUTION_FILE
+    training = {"artworks": len(style), "photos": len(pool) - len(held), "steps": result.steps,
+                "resolution": config.size, "batch": config.batch, "grad_accum": config.grad_accum,
+                "wall_time_s": round(result.wall_s, 1), "hardware": hardware(), "no_tps": config.no_tps,
+                "loss_weights": dict(config.weights), "final_losses": result.losses,
+                "missing_landmarks": config.missing, "artwork_statuses": style.counts()}
+    style_cfg = StyleConfig(name=name, resolution=config.size, description=(
+        f"A portrait style learned from {len(style)} artworks with Portrait Studio's few-shot trainer"
+        + (" (ablation: no TPS alignment)." if config.no_tps else ".")),
+        tags=["no-tps-ablation"] if config.no_tps else [], training=training,
+        provenance={"artworks": art_prov, "photos": photo_prov})
+    generator = _ExportGenerator(trainer.ema.config, trainer.ema.template.detach().cpu())
+    generator.load_state_dict(trainer.ema.state_dict())
+    package = save_style(out, generator, style_cfg, result.preview, overwrite=overwrite)
+    if attribution:
+        (package.path / ATTRIBUTION_FILE).write_text(json.dumps(attribution, indent=1) + "\n")
+    return package
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    """Add `train` to the `python -m studio` command line."""
+    p = subparsers.add_parser("train", help="train a style from a folder of artworks and a photo pool",
+                              description="Train a real-time portrait style from 10-100 artworks and a pool of "
+                              "photos; writes a style package to --out and checkpoints to --run-dir.")
+    p.add_argument("--styles", required=True, help="folder of artworks of one style")
+    p.add_argument("--photos", required=True, help="folder of photos, or a Hugging Face dataset id (owner/name)")
+    p.add_argument("--out", required=True, help="package folder to write, e.g. styles/my_style")
+    p.add_argument("--name", help="style name (default: the --out folder's name)")
+    p.add_argument("--preset", choices=("quick", "full"), help="base settings (default: the TrainConfig defaults)")
+    p.add_argument("--config", help="training config JSON (any TrainConfig keys), applied over the preset")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--size", type=int, help="training and package resolution in pixels (multiple of 8)")
+    p.add_argument("--batch", type=int)
+    p.add_argument("--no-tps", action="store_true", help="ablation: no landmark/TPS alignment anywhere")
+    p.add_argument("--run-dir", help="checkpoints, losses and plots (default: runs/NAME)")
+    p.add_argument("--resume", action="store_true", help="continue the latest checkpoint in --run-dir")
+    p.add_argument("--overrides", help="landmark override JSON written by the landmark editor")
+    p.add_argument("--missing", choices=("exclude", "template", "error"),
+                   help="artworks without a detected face: exclude them, fit the mean face, or stop")
+    p.add_argument("--artwork-license", help="license or terms of the artworks, recorded in the package")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing package at --out")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.set_defaults(func=_run_cli)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Preset, then --config file (or, on --resume, the run's saved config), then explicit flags."""
+    base = TrainConfig.preset(args.preset) if args.preset else TrainConfig()
+    if args.config:
+        base = TrainConfig.load(args.config, base)
+    elif args.resume and not args.preset:
+        saved = Path(args.run_dir or Path("runs") / style_name(args.out, args.name)) / CONFIG_FILE
+        if saved.is_file():
+            base = TrainConfig.load(saved)
+    flags = {"steps": args.steps, "size": args.size, "batch": args.batch, "missing": args.missing,
+             "artwork_license": args.artwork_license, "threads": args.threads}
+    data = {k: v for k, v in flags.items() if v is not None}
+    if args.no_tps:
+        data["no_tps"] = True
+    return TrainConfig.from_dict(data, base)
+
+
+def _run_cli(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("accelerate").setLevel(logging.WARNING)  # one line per saved file otherwise
+    config = config_from_args(args)
+    result = train(config, styles=args.styles, photos=args.photos, out=args.out, run_dir=args.run_dir,
+                   resume=args.resume, callback=CallbackList(TqdmCallback()), name=args.name,
+                   overrides=args.overrides, overwrite=args.overwrite)
+    if result.package is not None:  # the main process exports; others (accelerate launch) have nothing to say
+        print(f"style written to {result.package.path} ({result.steps} steps, {result.wall_s / 60:.1f} min); "
+              f"run files in {result.run_dir}")
+    return 0

@@ -1,0 +1,399 @@
+"""Browser tests of the Gradio app: Playwright drives Debian's Chromium (/usr/bin/chromium; never a downloaded
+browser) against the app served in-process on a free 127.0.0.1 port, with two tiny styles in a temporary styles
+folder, the bundled example photos as the photo pool, a tiny training preset and the test Hub server.
+
+Screenshots of each tab go to $PORTRAIT_SCREENSHOTS (default: a temporary folder);
+`PORTRAIT_SCREENSHOTS=docs pytest tests/test_app.py` refreshes docs/app_*.png, and PORTRAIT_SCREENSHOT_STYLES=styles
+adds the installed styles to the gallery for them.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+TINY_TRAINING = {"size": 64, "perceptual_size": 64, "steps": 12, "batch": 2, "holdout": 1, "preview_every": 4,
+                 "checkpoint_every": 100, "weights": {"content": 0.0}, "vgg_download": False}
+TIMEOUT_MS = 60_000
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent: install Debian's chromium "
+                                 "(apt-get install chromium) to run the browser tests")
+
+
+GRADES = {  # colour matrix M and offset t of each test style: output = M @ rgb + t (rgb in [0, 1])
+    "ink": ([[0.25, 0.5, 0.1], [0.3, 0.55, 0.12], [0.35, 0.6, 0.2]], [0.0, 0.02, 0.08]),
+    "sunset": ([[1.05, 0.15, 0.0], [0.05, 0.85, 0.0], [0.0, 0.05, 0.6]], [0.06, 0.02, -0.02]),
+    "moss": ([[0.6, 0.2, 0.0], [0.1, 0.9, 0.1], [0.0, 0.2, 0.5]], [0.0, 0.06, 0.0]),
+}
+
+
+def make_demo_style(folder: Path, name: str, resolution: int = 256):
+    """A real style package with hand-set weights: the face (half resolution) with a colour grade and more
+    contrast, its geometry moved towards a template with larger eyes and a smaller mouth (so the geometry
+    slider visibly reshapes it). Styles differ by their colour grade (GRADES)."""
+    import torch
+
+    from core.export import save_style
+    from core.generator import Generator, GeneratorConfig, default_template
+    from core.package import StyleConfig
+    from core.topology import GROUP_SLICES
+
+    template = default_template().clone()
+    for group, scale in (("right_eye", 1.5), ("left_eye", 1.5), ("right_iris", 1.5), ("left_iris", 1.5),
+                         ("lips_outer", 0.8), ("lips_inner", 0.8)):
+        idx = torch.as_tensor(GROUP_SLICES[group])
+        centre = template[idx].mean(0) if "iris" not in group else template[
+            torch.as_tensor(GROUP_SLICES[group.replace("iris", "eye")])].mean(0)
+        template[idx] = centre + (template[idx] - centre) * scale
+    c = 4
+    gen = Generator(GeneratorConfig(channels=c, blocks=1), template=template)
+    blur = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16
+    matrix, offset = (torch.tensor(v) for v in GRADES[name])
+    gain = 1.3
+    with torch.no_grad():  # only the tensors on the skip path are set; the rest keep their random init
+        for p in (gen.stem[0].weight, gen.up2[0].weight, gen.up2[2][0].weight, gen.up2[2][1].weight,
+                  gen.to_rgb[0].weight):
+            p.zero_()
+        for p in (gen.up2[0].bias, gen.up2[2][1].bias):
+            p.fill_(1e-6)  # all-zero tensors would be folded away by the ONNX exporter
+        for k in range(3):  # stem: s1 = (x + 1) / 2, blurred and halved in size
+            gen.stem[0].weight[k, k] = 0.5 * blur
+            gen.stem[0].bias[k] = 0.5
+        for k in range(c):  # up2 passes the (warped) skip features s1 through unchanged
+            gen.up2[0].weight[k, 2 * c + k, 0, 0] = 1.0
+            gen.up2[2][0].weight[k, 0, 1, 1] = 1.0
+            gen.up2[2][1].weight[k, k, 0, 0] = 1.0
+        for o in range(3):  # to_rgb: tanh(gain * (2 (M s1 + t) - 1)) on all four sub-pixels
+            for sub in range(4):
+                gen.to_rgb[0].weight[4 * o + sub, :3, 0, 0] = 2 * gain * matrix[o]
+                gen.to_rgb[0].bias[4 * o + sub] = gain * (2 * offset[o] - 1)
+    package = save_style(folder / name, gen, StyleConfig(name=name, resolution=resolution, description=(
+        f"Test style {name}: a colour grade with big eyes")), np.zeros((resolution, 2 * resolution, 3), np.uint8))
+    from core.engine import stylize
+    from core.images import load_image, save_image
+
+    photo = load_image(EXAMPLES / "astronaut.jpg")[40:340, 110:410]
+    save_image(package.preview_path, np.concatenate([photo, stylize(photo, package).image], 1))  # before | after
+    return package
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch_image(url: str) -> np.ndarray:
+    from PIL import Image
+
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app on a free port: two tiny styles, example photos as the pool, a seeded test Hub, tiny training."""
+    from huggingface_hub import constants
+    from hubserver import HubServer
+
+    tmp = tmp_path_factory.mktemp("app")
+    styles = tmp / "styles"
+    styles.mkdir()
+    make_demo_style(styles, "ink")
+    make_demo_style(styles, "sunset")
+    if os.environ.get("PORTRAIT_SCREENSHOT_STYLES"):  # real styles for the docs screenshots
+        from core.package import scan_styles
+
+        for package in scan_styles(os.environ["PORTRAIT_SCREENSHOT_STYLES"])[0]:
+            if not (styles / package.name).exists():
+                shutil.copytree(package.path, styles / package.name)
+    shots = Path(os.environ.get("PORTRAIT_SCREENSHOTS") or tmp / "shots")
+    shots.mkdir(parents=True, exist_ok=True)
+    with pytest.MonkeyPatch.context() as mp, HubServer() as hub:
+        env = {"PORTRAIT_STYLES": str(styles), "PORTRAIT_PHOTOS": str(EXAMPLES),
+               "PORTRAIT_HUB_ENDPOINT": hub.endpoint, "HF_ENDPOINT": hub.endpoint, "HF_HUB_DISABLE_XET": "1",
+               "PORTRAIT_TRAIN_PRESET_OVERRIDES": json.dumps(TINY_TRAINING), "GRADIO_ANALYTICS_ENABLED": "False"}
+        for k, v in env.items():
+            mp.setenv(k, v)
+        for k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
+            mp.delenv(k, raising=False)
+        no_login = tmp / "hf_home"
+        no_login.mkdir()
+        mp.setattr(constants, "HF_HUB_DISABLE_XET", True)
+        mp.setattr(constants, "HF_HUB_OFFLINE", False)
+        mp.setattr(constants, "HF_TOKEN_PATH", str(no_login / "token"))
+        mp.setattr(constants, "HF_STORED_TOKENS_PATH", str(no_login / "stored_tokens"))
+
+        from studio.hub import push_style
+
+        published = tmp / "published"
+        published.mkdir()
+        make_demo_style(published, "moss")
+        push_style(published / "moss", "alice/moss", token=hub.token, endpoint=hub.endpoint, with_ort=False)
+
+        import app
+
+        demo = app.build_demo()
+        port = free_port()
+        app.launch(demo, server_name="127.0.0.1", server_port=port, prevent_thread_lock=True)
+        try:
+            yield {"url": f"http://127.0.0.1:{port}/", "styles": styles, "hub": hub, "shots": shots}
+        finally:
+            from studio import ui
+
+            ui.JOBS.cancel()
+            ui.JOBS.wait(60)
+            demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def stylize_page(browser, server):
+    """One page shared by the Stylize tests, which build on each other (upload, then switch, then slide)."""
+    page = browser.new_page(viewport={"width": 1360, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(server["url"])
+    page.locator("#style-gallery button.thumbnail-item").first.wait_for()
+    yield page
+    page.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    page = browser.new_page(viewport={"width": 1360, "height": 900})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(server["url"])
+    page.locator("#style-gallery button.thumbnail-item").first.wait_for()
+    yield page
+    page.close()
+
+
+def result_urls(page) -> list[str]:
+    return page.locator("#result img[data-testid='imageslider-image']").evaluate_all("els => els.map(e => e.src)")
+
+
+def wait_new_result(page, previous: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Wait until the before/after pair differs from `previous`, and return (before, after) pixels."""
+    page.wait_for_function(
+        "prev => { const s = [...document.querySelectorAll('#result img[data-testid=\"imageslider-image\"]')]"
+        ".map(e => e.src); return s.length === 2 && s.join() !== prev.join(); }", arg=previous, timeout=TIMEOUT_MS)
+    before, after = result_urls(page)
+    return fetch_image(before), fetch_image(after)
+
+
+def click_style(page, caption: str) -> None:
+    """Click the Stylize gallery's thumbnail with this caption (waiting until it is listed)."""
+    page.wait_for_function("c => [...document.querySelectorAll('#style-gallery .caption-label')]"
+                           ".some(e => e.innerText === c)", arg=caption)
+    captions = page.locator("#style-gallery .caption-label").all_inner_texts()
+    page.locator("#style-gallery button.thumbnail-item").nth(captions.index(caption)).click()
+
+
+def screenshot(page, path: Path) -> None:
+    """A full-page screenshot without the transient notification toasts."""
+    page.add_style_tag(content=".toast-wrap { display: none !important; }")
+    page.wait_for_timeout(600)  # let the progress bar's transition finish
+    page.screenshot(path=str(path), full_page=True)
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+class TestStylize:
+    def test_upload_stylizes(self, stylize_page, server):
+        page = stylize_page
+        click_style(page, "Ink")
+        page.locator("#photo input[type=file]").set_input_files(str(EXAMPLES / "portrait_1.jpg"))
+        before, after = wait_new_result(page, [])
+        assert before.shape == after.shape
+        assert np.abs(before.astype(int) - after.astype(int)).mean() > 2  # the face was restyled
+        assert "1 face found" in page.locator("#facts").inner_text()
+        with page.expect_download() as download:
+            page.locator("#download").click()
+        from PIL import Image
+
+        with Image.open(download.value.path()) as png:
+            assert png.format == "PNG" and np.array_equal(np.asarray(png.convert("RGB")), after)
+        screenshot(page, server["shots"] / "app_stylize.png")
+        TestStylize.first = after
+
+    def test_switching_style_changes_output(self, stylize_page):
+        page = stylize_page
+        previous = result_urls(page)
+        click_style(page, "Sunset")
+        _, after = wait_new_result(page, previous)
+        assert "Sunset" in page.locator("#facts").inner_text()
+        assert np.abs(after.astype(int) - TestStylize.first.astype(int)).mean() > 2
+
+    def test_slider_changes_output(self, stylize_page):
+        page = stylize_page
+        previous = result_urls(page)
+        _, full = fetch_image(previous[0]), fetch_image(previous[1])
+        box = page.locator("#strength input[type=number]")
+        box.fill("0")
+        box.press("Tab")  # blur: the slider's release event
+        before, after = wait_new_result(page, previous)
+        assert "style strength 0.00" in page.locator("#facts").inner_text()
+        assert np.abs(after.astype(int) - full.astype(int)).mean() > 2
+        # strength 0 keeps the photo's colours (only the face geometry still moves): closer to it than before
+        assert np.abs(after.astype(int) - before.astype(int)).mean() < np.abs(full.astype(int) - before.astype(
+            int)).mean() - 2
+
+
+class TestStudio:
+    def test_landmark_qa_and_manual_fix(self, page, server, tmp_path):
+        from PIL import Image
+
+        blank = tmp_path / "no_face.png"
+        Image.fromarray(np.tile(np.linspace(40, 220, 200, dtype=np.uint8)[:, None, None], (1, 160, 3))).save(blank)
+        open_tab(page, "Studio")
+        files = [str(EXAMPLES / f"portrait_{k}.jpg") for k in (1, 2, 3)] + [str(blank)]
+        page.locator("#artworks input[type=file]").set_input_files(files)
+        gallery = page.locator("#qa-gallery")
+        gallery.locator("button.thumbnail-item").nth(3).wait_for()
+        captions = gallery.locator(".caption-label").all_inner_texts()
+        assert sum(("✅" in c or "⚠️" in c) and "portrait_" in c for c in captions) == 3, captions
+        assert any("no_face.png" in c and "❌" in c and "no face" in c for c in captions), captions
+        assert "3 of 4 artworks usable" in page.locator("#qa-summary").inner_text()
+
+        page.get_by_text("3 · Fix an artwork's landmarks by hand").click()
+        editor = page.locator("#editor img")
+        editor.wait_for()
+        assert "no_face.png" in page.locator("#edit-prompt").inner_text()  # the miss is opened first
+        box = editor.bounding_box()
+        for k, fx in enumerate((0.3, 0.45, 0.55, 0.7)):
+            editor.click(position={"x": fx * box["width"], "y": 0.4 * box["height"]})
+            page.wait_for_function("t => document.querySelector('#edit-prompt').innerText.includes(t)",
+                                   arg=f"({k + 2} of 13)")
+        assert "nose tip (5 of 13)" in page.locator("#edit-prompt").inner_text()
+        page.locator("#edit-save").click()
+        page.wait_for_function("() => [...document.querySelectorAll('#qa-gallery .caption-label')]"
+                               ".some(e => e.innerText.includes('no_face.png') && !e.innerText.includes('❌'))")
+        assert "4 of 4 artworks usable" in page.locator("#qa-summary").inner_text()
+
+    def test_training_from_page(self, page, server):
+        open_tab(page, "Studio")
+        files = [str(EXAMPLES / f"portrait_{k}.jpg") for k in (1, 2, 3, 4)]
+        page.locator("#artworks input[type=file]").set_input_files(files)
+        page.locator("#qa-gallery button.thumbnail-item").nth(3).wait_for()
+        page.locator("#style-name textarea, #style-name input").first.fill("fresh-style")
+        page.locator("#train").click()
+        page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('installed')",
+                               timeout=150_000)
+        assert "12/12" in page.locator("#train-progress").inner_text() or "Done" in page.locator(
+            "#train-progress").inner_text()
+        page.locator("#train-preview img").wait_for()
+        assert (server["styles"] / "fresh-style" / "model.onnx").is_file()
+        screenshot(page, server["shots"] / "app_studio.png")
+
+        open_tab(page, "Stylize")
+        click_style(page, "Fresh Style")
+        page.locator("#photo input[type=file]").set_input_files(str(EXAMPLES / "portrait_2.jpg"))
+        wait_new_result(page, [])
+        assert "Fresh Style" in page.locator("#facts").inner_text()
+        page.get_by_text("Style details and model files").click()
+        page.locator("#style-files td.filename[aria-label='model.onnx']").wait_for()
+        page.locator("#style-files td.filename[aria-label='model_int8.onnx']").wait_for()
+
+    def test_second_job_is_refused_and_cancel_stops_the_first(self, page, server):
+        import threading
+
+        from core.errors import TrainingCancelled
+        from studio import ui
+        from studio.progress import Progress
+
+        cancelled = threading.Event()
+
+        def slow(cb, cancel):
+            cb.on_start(50)
+            cb.on_step(Progress(7, 50, {"g": 1.0}, 60.0, 5.0, 1.4))
+            if cancel.wait(60):
+                cancelled.set()
+                raise TrainingCancelled("training cancelled at step 7/50")
+
+        ui.JOBS.start("slow", server["styles"] / "slow", slow)
+        try:
+            open_tab(page, "Studio")
+            page.locator("#style-name textarea, #style-name input").first.fill("second-style")
+            page.locator("#train").click()
+            page.get_by_text("a training job is already running (step 7/50); wait or cancel it").wait_for()
+            page.wait_for_function("() => document.querySelector('#train-progress')?.innerText.includes('7/50')")
+            page.locator("#cancel").click()
+            page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('cancelled')")
+        finally:
+            ui.JOBS.cancel()
+            ui.JOBS.wait(30)
+        assert cancelled.is_set() and not (server["styles"] / "second-style").exists()
+
+
+class TestHub:
+    def test_browse_and_pull(self, page, server):
+        open_tab(page, "Hub")
+        page.locator("#hub-search").click()
+        page.wait_for_function("() => [...document.querySelectorAll('#hub-gallery .caption-label')]"
+                               ".some(e => e.innerText.includes('alice/moss'))")
+        page.locator("#hub-gallery button.thumbnail-item").first.click()
+        page.wait_for_function("() => document.querySelector('#pull-ref textarea, #pull-ref input').value "
+                               "=== 'alice/moss'")
+        page.wait_for_function("() => document.querySelector('#mobile-links').innerText.includes('model.onnx')")
+        page.locator("#pull").click()
+        page.wait_for_function("() => document.querySelector('#pull-status').innerText.includes('Installed')")
+        assert (server["styles"] / "moss" / "style.json").is_file()
+        screenshot(page, server["shots"] / "app_hub.png")
+        open_tab(page, "Stylize")
+        page.wait_for_function("() => [...document.querySelectorAll('#style-gallery .caption-label')]"
+                               ".some(e => e.innerText === 'Moss')")
+
+
+class TestLiveWebcam:
+    def test_stream_stylizes_the_face(self, browser, server, tmp_path):
+        """Chromium's fake camera plays a face video; the streamed output has the face restyled."""
+        import cv2
+        from PIL import Image
+        photo = cv2.resize(np.asarray(Image.open(EXAMPLES / "astronaut.jpg").convert("RGB")), (320, 320))
+        frame = np.ascontiguousarray(photo[40:280])
+        video = tmp_path / "face.y4m"
+        planes = cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes()
+        video.write_bytes(b"YUV4MPEG2 W320 H240 F10:1 Ip A1:1 C420jpeg\n" + b"".join(
+            b"FRAME\n" + planes for _ in range(10)))
+        args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={video}"]
+        camera_browser = browser.browser_type.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            page = camera_browser.new_context(viewport={"width": 1360, "height": 900},
+                                              permissions=["camera"]).new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(server["url"])
+            page.get_by_text("Live webcam: stylize").click()
+            page.get_by_text("Click to Access Webcam").click()
+            page.locator("#cam button:has-text('Record')").click()
+            page.locator("#live img").wait_for()
+            out = fetch_image(page.locator("#live img").get_attribute("src"))
+        finally:
+            camera_browser.close()
+        # the webcam view is mirrored; either way the face region no longer matches the camera frame
+        diffs = [np.abs(cv2.resize(ref, out.shape[1::-1]).astype(int) - out.astype(int)).mean()
+                 for ref in (frame, frame[:, ::-1])]
+        assert out.shape == frame.shape and min(diffs) > 4, diffs

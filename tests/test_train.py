@@ -1,0 +1,241 @@
+"""Tests for studio/train.py and studio/progress.py: tiny 64x64 CPU runs end to end (package, engine), exact
+resume, cancellation, resume guards, the config and the CLI wiring."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from core.errors import DatasetError, PortraitStudioError, StylePackageError, TrainingCancelled
+from studio.data import build_photo_pool, build_style_set
+from studio.progress import CallbackList, Progress, QueueCallback, TqdmCallback, TrainCallback
+from studio.train import (ConfigError, ResumeError, TrainConfig, config_from_args, preview_grid, style_name,
+                          train)
+from test_data import make_dataset
+
+SIZE = 64
+
+
+def tiny(**kw) -> TrainConfig:
+    """A config that trains in well under a second per step on 2 CPU cores."""
+    base = dict(steps=20, size=SIZE, batch=2, checkpoint_every=10, preview_every=10, holdout=2,
+                generator={"channels": 4, "blocks": 1}, disc_channels=4, content_taps=["relu2_2"],
+                perceptual_size=32, vgg_download=False, cache_dir="unused", r1_every=2, warmup_steps=3)
+    return TrainConfig.from_dict({**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, astronaut):
+    folder = tmp_path_factory.mktemp("train")
+    art, photos = make_dataset(folder, astronaut)
+    return {"art": art, "photos": photos, "cache": folder / "cache",
+            "style": build_style_set(art, SIZE), "pool": build_photo_pool(photos, SIZE, cache_dir=folder / "cache")}
+
+
+def _run(data, tmp_path, config, tag, **kw):
+    return train(config, styles=data["art"], photos=data["photos"], out=tmp_path / "styles" / tag,
+                 run_dir=tmp_path / "runs" / tag, style_set=data["style"], photo_pool=data["pool"], **kw)
+
+
+class StopAt(TrainCallback):
+    """Sets the cancel event from the training thread's callback at a given step."""
+
+    def __init__(self, event: threading.Event, step: int) -> None:
+        self.event, self.step = event, step
+
+    def on_step(self, progress: Progress) -> None:
+        if progress.step == self.step:
+            self.event.set()
+
+
+class TestTrain:
+    def test_end_to_end_package_and_engine(self, data, tmp_path, astronaut):
+        from core.engine import stylize
+        from core.package import load_style
+
+        state = QueueCallback()
+        config = tiny(steps=24, checkpoint_every=12, preview_every=12, cache_dir=str(data["cache"]),
+                      artwork_license="public domain (test)")
+        result = train(config, styles=data["art"], photos=data["photos"], out=tmp_path / "styles" / "Astro Toon",
+                       run_dir=tmp_path / "run", callback=state)
+        assert result.steps == 24 and all(np.isfinite(v) for v in result.losses.values())
+        assert {"g_adv", "f_adv", "cycle_x", "cycle_y", "deform", "content", "d_y", "d_x"} <= set(result.losses)
+        package = load_style(result.package.path)
+        assert package.name == "astro-toon" and package.config.resolution == SIZE
+        t = package.config.training
+        assert t["artworks"] == 6 and t["steps"] == 24 and t["hardware"] and t["wall_time_s"] > 0
+        assert package.config.provenance["artworks"]["license"] == "public domain (test)"
+        assert package.config.provenance["photos"]["count"] == 9
+        # The style template is the artworks' mean geometry.
+        np.testing.assert_allclose(package.config.template, data["style"].template, atol=1e-5)
+        out = stylize(astronaut, package)
+        assert out.image.shape == astronaut.shape and len(out.faces) == 1
+        assert not np.array_equal(out.image, astronaut)
+        # Run files, and the state a UI polls.
+        run = tmp_path / "run"
+        rows = [json.loads(line) for line in (run / "losses.jsonl").read_text().splitlines()]
+        assert len(rows) == 24 and "warmup_l1" in rows[0] and "g_adv" not in rows[0] and "g_adv" in rows[-1]
+        assert len(list((run / "previews").glob("step_*.jpg"))) == 2
+        assert (run / "losses.png").is_file() and (run / "dataset.json").is_file()
+        snap = state.snapshot()
+        assert snap.status == "done" and len(snap.history) == 24 and snap.progress.step == 24
+        assert snap.preview is not None and snap.preview_step == 24 and snap.checkpoint.endswith("step_0000024")
+        assert snap.progress.eta_s == 0 and snap.progress.it_per_s > 0
+
+    def test_resume_equals_uninterrupted_and_cancel(self, data, tmp_path):
+        full = _run(data, tmp_path, tiny(), "full")
+        event = threading.Event()
+        with pytest.raises(TrainingCancelled, match="--resume") as info:
+            _run(data, tmp_path, tiny(), "split", callback=StopAt(event, 10), cancel=event)
+        ckpt = tmp_path / "runs" / "split" / "checkpoints" / "step_0000010"
+        assert ckpt.is_dir() and str(ckpt) in str(info.value)
+        assert not (tmp_path / "styles" / "split").exists()
+        resumed = _run(data, tmp_path, tiny(), "split", resume=True)
+        assert resumed.steps == 20
+        for name in ("model.safetensors", "model_1.safetensors", "model_2.safetensors"):  # G, F, D_Y
+            a = load_file(tmp_path / "runs" / "full" / "checkpoints" / "step_0000020" / name)
+            b = load_file(tmp_path / "runs" / "split" / "checkpoints" / "step_0000020" / name)
+            assert a.keys() == b.keys()
+            for k in a:
+                torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)
+        ema_a = load_file(full.package.weights_path)
+        ema_b = load_file(resumed.package.weights_path)
+        assert all(torch.allclose(ema_a[k], ema_b[k], rtol=0, atol=1e-6) for k in ema_a)
+        rows = [json.loads(line) for line in (tmp_path / "runs" / "split" / "losses.jsonl").read_text().splitlines()]
+        assert [r["step"] for r in rows] == list(range(1, 21))
+
+    def test_grad_accum_and_no_tps(self, data, tmp_path):
+        result = _run(data, tmp_path, tiny(steps=4, grad_accum=2, no_tps=True, holdout=0), "ablation")
+        assert result.steps == 4 and all(np.isfinite(v) for v in result.losses.values())
+        model = result.package.config.model
+        assert not model["global_warp"] and not model["local_warp"]
+        assert "no-tps-ablation" in result.package.config.tags
+
+    def test_resume_guards(self, data, tmp_path):
+        with pytest.raises(ResumeError, match="no checkpoints"):
+            _run(data, tmp_path, tiny(), "fresh", resume=True)
+        _run(data, tmp_path, tiny(steps=2, checkpoint_every=2), "once")
+        with pytest.raises(ResumeError, match="already holds checkpoints"):
+            _run(data, tmp_path, tiny(steps=2), "once", overwrite=True)
+        with pytest.raises(ResumeError, match="size"):
+            _run(data, tmp_path, tiny(steps=4, size=72), "once", resume=True, overwrite=True)
+
+    def test_bad_inputs(self, data, tmp_path):
+        (tmp_path / "taken").mkdir()
+        with pytest.raises(StylePackageError, match="already exists"):
+            train(tiny(), styles=data["art"], photos=data["photos"], out=tmp_path / "taken")
+        with pytest.raises(DatasetError, match="empty"):
+            train(tiny(), styles=tmp_path / "taken", photos=data["photos"], out=tmp_path / "x",
+                  run_dir=tmp_path / "r")
+        with pytest.raises(DatasetError, match="held out"):
+            _run(data, tmp_path, tiny(holdout=9), "holdout")
+        with pytest.raises(StylePackageError, match="--name"):
+            style_name(tmp_path / "???")
+
+
+class TestTrainConfig:
+    def test_json_round_trip(self, tmp_path):
+        c = tiny(weights={"texture": 0.5})
+        c.save(tmp_path / "c.json")
+        assert TrainConfig.load(tmp_path / "c.json") == c
+        assert c.weights["texture"] == 0.5 and c.weights["cycle"] == 5.0
+
+    def test_presets(self):
+        assert TrainConfig.preset("quick").size == 128 and TrainConfig.preset("full").size == 256
+        with pytest.raises(ConfigError, match="preset"):
+            TrainConfig.preset("slow")
+
+    def test_errors(self, tmp_path):
+        with pytest.raises(ConfigError, match="unknown training config keys"):
+            TrainConfig.from_dict({"stepz": 3})
+        with pytest.raises(ConfigError, match="multiple of 8"):
+            tiny(size=70).validate()
+        with pytest.raises(ConfigError, match="loss weights"):
+            tiny(weights={"style": 1.0}).validate()
+        (tmp_path / "bad.json").write_text("{")
+        with pytest.raises(ConfigError, match="not valid JSON"):
+            TrainConfig.load(tmp_path / "bad.json")
+        assert issubclass(ConfigError, PortraitStudioError)
+
+
+class TestCli:
+    def test_flags_over_preset_and_config(self, tmp_path):
+        from studio.cli import build_parser
+
+        (tmp_path / "c.json").write_text(json.dumps({"batch": 3, "steps": 7}))
+        args = build_parser().parse_args(["train", "--styles", "a", "--photos", "b", "--out", "styles/x",
+                                          "--preset", "quick", "--config", str(tmp_path / "c.json"),
+                                          "--steps", "9", "--no-tps", "--missing", "template",
+                                          "--artwork-license", "CC0"])
+        c = config_from_args(args)
+        assert (c.size, c.batch, c.steps, c.no_tps, c.missing, c.artwork_license) == (128, 3, 9, True, "template", "CC0")
+
+    def test_resume_reuses_saved_config(self, tmp_path):
+        from studio.cli import build_parser
+
+        tiny(batch=5).save(tmp_path / "config.json")
+        args = build_parser().parse_args(["train", "--styles", "a", "--photos", "b", "--out", "styles/x",
+                                          "--resume", "--run-dir", str(tmp_path), "--steps", "40"])
+        c = config_from_args(args)
+        assert (c.batch, c.steps, c.size) == (5, 40, SIZE)
+
+    def test_error_message_not_trace(self, tmp_path, capsys):
+        from studio.cli import main
+
+        code = main(["train", "--styles", str(tmp_path / "none"), "--photos", str(tmp_path), "--out",
+                     str(tmp_path / "out"), "--run-dir", str(tmp_path / "run")])
+        assert code == 1 and "does not exist" in capsys.readouterr().err
+
+
+class TestProgress:
+    def test_queue_callback_states(self):
+        q = QueueCallback(max_history=4)
+        q.on_start(10)
+        for s in range(1, 7):
+            q.on_step(Progress(s, 10, {"a": float(s)}, 1.0, 1.0, 1.0))
+        snap = q.snapshot()
+        assert snap.status == "running" and snap.progress.step == 6 and len(snap.history) <= 4
+        q.on_error(TrainingCancelled("stop"))
+        assert q.snapshot().status == "cancelled" and q.snapshot().error == "stop"
+        q.on_error(RuntimeError("boom"))
+        assert q.snapshot().status == "failed"
+
+    def test_preview_is_a_read_only_copy(self):
+        q = QueueCallback()
+        img = np.zeros((4, 4, 3), np.uint8)
+        q.on_preview(3, img)
+        img[:] = 9
+        snap = q.snapshot()
+        assert snap.preview.max() == 0 and not snap.preview.flags.writeable
+
+    def test_callback_list_and_tqdm(self):
+        events = []
+
+        class Rec(TrainCallback):
+            def on_start(self, total):
+                events.append(("start", total))
+
+            def on_end(self, result):
+                events.append(("end", result))
+
+        bar = TqdmCallback(disable=True)
+        both = CallbackList(Rec(), bar, None)
+        both.on_start(5)
+        both.on_step(Progress(1, 5, {"g_adv": 0.5}, 4.0, 1.0, 1.0))
+        both.on_end("r")
+        assert events == [("start", 5), ("end", "r")] and bar.bar is None
+
+
+class TestPreviewGrid:
+    def test_layout(self):
+        a = np.zeros((5, 8, 8, 3), np.uint8)
+        b = np.full((5, 8, 8, 3), 200, np.uint8)
+        g = preview_grid(a, b, per_row=2)
+        gap = 2
+        assert g.shape == (3 * 8 + 2 * gap, 2 * (16 + gap) + 2 * gap, 3)
+        assert (g[:8, :8] == 0).all() and (g[:8, 8 + gap:16 + gap] == 200).all()

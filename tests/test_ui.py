@@ -1,0 +1,447 @@
+"""Unit tests of studio/ui.py: environment, formatting, style catalogue, stylize handlers, artwork sessions, the
+landmark editor's override format, the training job manager and the Hub handlers (against the test Hub server)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+from hubserver import hub_server  # noqa: F401 - the fixture is used by name
+
+from core.errors import BusyError, DatasetError, StylePackageError, TrainingCancelled
+from core.topology import LANDMARK_KEYPOINTS
+from studio import ui
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def styles_dir(tmp_path, tiny_style, monkeypatch) -> Path:
+    """PORTRAIT_STYLES pointing at a folder holding one tiny style."""
+    root = tmp_path / "styles"
+    root.mkdir()
+    shutil.copytree(tiny_style.path, root / tiny_style.name)
+    monkeypatch.setenv("PORTRAIT_STYLES", str(root))
+    return root
+
+
+@pytest.fixture
+def empty_styles(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "empty"
+    root.mkdir()
+    monkeypatch.setenv("PORTRAIT_STYLES", str(root))
+    return root
+
+
+def select(index) -> gr.SelectData:
+    return gr.SelectData(None, {"index": index, "value": None})
+
+
+class TestEnvironment:
+    def test_server_options_default(self, monkeypatch):
+        for k in ("GRADIO_SERVER_NAME", "SYSTEM", "PORT", "GRADIO_SERVER_PORT"):
+            monkeypatch.delenv(k, raising=False)
+        assert ui.server_options() == {"server_name": "127.0.0.1", "server_port": 7860}
+
+    def test_server_options_spaces_and_port(self, monkeypatch):
+        monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+        monkeypatch.setenv("SYSTEM", "spaces")
+        monkeypatch.setenv("PORT", "8080")
+        assert ui.server_options() == {"server_name": "0.0.0.0", "server_port": 8080}
+        monkeypatch.setenv("GRADIO_SERVER_NAME", "127.0.0.2")
+        assert ui.server_options()["server_name"] == "127.0.0.2"
+
+    def test_photo_pool_precedence(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("PORTRAIT_PHOTOS", str(tmp_path))
+        assert ui.photo_pool_dir() == tmp_path
+        monkeypatch.delenv("PORTRAIT_PHOTOS")
+        monkeypatch.setenv("PORTRAIT_SHARED", str(tmp_path / "nowhere"))
+        assert ui.photo_pool_dir() == ui.EXAMPLES_DIR
+        (tmp_path / "shared" / "data" / "fsxl" / "images").mkdir(parents=True)
+        monkeypatch.setenv("PORTRAIT_SHARED", str(tmp_path / "shared"))
+        assert ui.photo_pool_dir() == tmp_path / "shared" / "data" / "fsxl" / "images"
+
+    def test_hub_endpoint_precedence(self, monkeypatch):
+        monkeypatch.delenv("PORTRAIT_HUB_ENDPOINT", raising=False)
+        monkeypatch.delenv("HF_ENDPOINT", raising=False)
+        assert ui.hub_endpoint() is None
+        monkeypatch.setenv("HF_ENDPOINT", "http://a")
+        assert ui.hub_endpoint() == "http://a"
+        monkeypatch.setenv("PORTRAIT_HUB_ENDPOINT", "http://b")
+        assert ui.hub_endpoint() == "http://b"
+
+    def test_examples_start_with_astronaut(self):
+        files = ui.examples()
+        assert files[0].name == "astronaut.jpg" and len(files) >= 2
+
+
+class TestUserErrors:
+    def test_project_error_becomes_gr_error_with_message(self):
+        @ui.user_errors
+        def bad():
+            raise StylePackageError("style x is broken; re-export it")
+
+        with pytest.raises(gr.Error, match="style x is broken; re-export it"):
+            bad()
+
+    def test_unexpected_error_is_one_line(self):
+        @ui.user_errors
+        def bug():
+            raise KeyError("k")
+
+        with pytest.raises(gr.Error, match=r"Something went wrong \(KeyError"):
+            bug()
+
+    def test_passes_results_and_keeps_signature(self):
+        @ui.user_errors
+        def ok(evt: gr.SelectData):
+            return evt.index
+
+        assert ok(select(3)) == 3
+        from gradio.utils import get_type_hints
+
+        assert get_type_hints(ok)["evt"] is gr.SelectData
+
+
+class TestFormatting:
+    @pytest.mark.parametrize("seconds, text", [(0, "0:00"), (7.4, "0:07"), (725, "12:05"), (3723, "1:02:03"),
+                                               (None, "—"), (float("inf"), "—"), (-1, "—")])
+    def test_format_duration(self, seconds, text):
+        assert ui.format_duration(seconds) == text
+
+    def test_progress_html_escapes_and_scales(self):
+        out = ui.progress_html(3, 12, "<b>x</b>", "running")
+        assert 'style="width:25.0%"' in out and "&lt;b&gt;" in out and "ps-running" in out
+
+    def test_fit_side(self):
+        image = np.zeros((400, 200, 3), np.uint8)
+        assert ui.fit_side(image, 100).shape == (100, 50, 3)
+        assert ui.fit_side(image, 500) is image
+
+    def test_face_crop_is_square(self):
+        image = np.zeros((300, 400, 3), np.uint8)
+        assert ui.face_crop(image, (5, 5, 60, 80), side=64).shape == (64, 64, 3)
+
+    def test_safe_name(self):
+        taken = {"a.png"}
+        assert ui.safe_name("/x/a.png", taken) == "a_2.png"
+        assert ui.safe_name("my pic (1).JPG", set()) == "my_pic_1.jpg"
+        assert ui.safe_name("../..", set()) == "artwork.png"
+
+    def test_prune_old_files(self, tmp_path):
+        import os
+
+        old_file, new_file, old_dir = tmp_path / "a.png", tmp_path / "b.png", tmp_path / "studio-x"
+        old_file.write_bytes(b"x")
+        new_file.write_bytes(b"x")
+        old_dir.mkdir()
+        for p in (old_file, old_dir):
+            os.utime(p, (0, 0))
+        ui.prune_old_files(tmp_path, 60)
+        assert not old_file.exists() and not old_dir.exists() and new_file.exists()
+
+    def test_loss_frame_types_and_thinning(self):
+        history = [(s, {"g": 1.0 / s, "d": float("nan") if s == 2 else 0.5}) for s in range(1, 1001)]
+        frame = ui.loss_frame(history, max_points=100)
+        assert list(frame.columns) == ["step", "loss", "value"]
+        assert str(frame["value"].dtype) == "float64" and frame["step"].max() == 1000
+        assert frame["step"].nunique() <= 101 and set(frame["loss"]) == {"g", "d"}
+        assert ui.loss_frame([]).empty
+
+
+class TestCatalog:
+    def test_empty_state(self, empty_styles):
+        gallery, names, name, card, preview, files, empty, alpha, push = ui.refresh_styles(None)
+        assert names == [] and name is None and gallery["visible"] is False
+        assert empty["visible"] is True and "No styles installed yet" in empty["value"]
+
+    def test_invalid_folder_is_reported(self, empty_styles):
+        (empty_styles / "broken").mkdir()
+        assert "broken" in ui.empty_state(ui.catalog())
+
+    def test_refresh_selects_first_style(self, styles_dir, tiny_style):
+        gallery, names, name, card, preview, files, empty, alpha, push = ui.refresh_styles(None)
+        assert names == [tiny_style.name] and name == tiny_style.name and gallery["selected_index"] == 0
+        thumb, caption = gallery["value"][0]
+        assert Path(thumb).is_file() and caption == tiny_style.config.display_name
+        assert {Path(f).name for f in files} == {"model.onnx", "model_fp16.onnx", "model_int8.onnx", "mobile.json"}
+        assert empty["visible"] is False and alpha["value"] == tiny_style.config.alpha_default
+
+    def test_catalog_is_rescanned_only_on_change(self, styles_dir, tiny_style):
+        first = ui.catalog()
+        assert ui.catalog() is first
+        shutil.copytree(tiny_style.path, styles_dir / "copy")
+        config = json.loads((styles_dir / "copy" / "style.json").read_text())
+        (styles_dir / "copy" / "style.json").write_text(json.dumps({**config, "name": "copy"}))
+        assert ui.catalog().names == ["copy", tiny_style.name]
+
+    def test_select_style(self, styles_dir, tiny_style):
+        name, card, preview, files, alpha = ui.select_style([tiny_style.name], select(0))
+        assert name == tiny_style.name and Path(preview).name == "preview.png" and len(files) == 4
+
+    def test_select_removed_style(self, styles_dir):
+        with pytest.raises(gr.Error, match="removed"):
+            ui.select_style(["gone"], select(0))
+
+
+class TestStylize:
+    def test_photo(self, styles_dir, tiny_style, astronaut):
+        (before, after), facts, download = ui.stylize_photo(astronaut, tiny_style.name, 1.0, 1.0, "face")
+        assert before.shape == after.shape == astronaut.shape
+        assert np.abs(before.astype(int) - after.astype(int)).mean() > 1
+        png = Path(download["value"])
+        assert "1 face found" in facts and png.suffix == ".png" and png.is_file() and download["interactive"]
+        from core.images import load_image
+
+        assert np.array_equal(load_image(png), after)
+
+    def test_no_image_is_a_prompt(self, styles_dir):
+        pair, facts, download = ui.stylize_photo(None, None, 1.0, 1.0, "face")
+        assert pair is None and download["interactive"] is False and "Upload a photo" in facts
+
+    def test_no_style_installed(self, empty_styles, astronaut):
+        with pytest.raises(gr.Error, match="no style is installed"):
+            ui.stylize_photo(astronaut, None, 1.0, 1.0, "face")
+
+    def test_live_frame_without_style_comes_back(self, empty_styles, astronaut):
+        assert ui.stylize_live(astronaut, None, 1.0, 1.0) is astronaut
+        assert ui.stylize_live(None, None, 1.0, 1.0) is None
+
+    def test_live_frame(self, styles_dir, tiny_style, astronaut):
+        out = ui.stylize_live(astronaut, tiny_style.name, 1.0, 1.0)
+        assert out.shape[:2] == (ui.LIVE_MAX_SIDE, ui.LIVE_MAX_SIDE)
+
+
+class TestArtworks:
+    def test_add_dedups_and_skips(self, tmp_path, monkeypatch):
+        bad = tmp_path / "notes.txt"
+        bad.write_text("x")
+        session, notes = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg"), str(bad)])
+        session, _ = ui.add_artworks(session, [str(EXAMPLES / "portrait_1.jpg")])
+        assert session.files() == ["portrait_1.jpg", "portrait_1_2.jpg"]
+        assert any("notes.txt is not an image" in n for n in notes)
+        monkeypatch.setattr(ui, "MAX_ARTWORKS", 3)
+        session, notes = ui.add_artworks(session, [str(EXAMPLES / "portrait_2.jpg"), str(EXAMPLES / "portrait_3.jpg")])
+        assert len(session.files()) == 3 and "only the first 3" in notes[0]
+
+    def test_landmark_qa_flags_a_miss(self, tmp_path):
+        from PIL import Image
+
+        blank = tmp_path / "blank.png"
+        Image.fromarray(np.full((120, 100, 3), 128, np.uint8)).save(blank)
+        files = [str(EXAMPLES / f"portrait_{k}.jpg") for k in (1, 2)] + [str(blank)]
+        session, _ = ui.add_artworks(ui.StudioSession(), files)
+        report = ui.landmark_qa(session)
+        assert report.statuses == {"blank.png": "excluded", "portrait_1.jpg": "ok", "portrait_2.jpg": "ok"}
+        captions = [c for _, c in report.items]
+        assert any(c.startswith("❌ blank.png") and "no face" in c for c in captions)
+        assert "2 of 3 artworks usable" in report.summary
+        assert all(img.ndim == 3 for img, _ in report.items)
+
+    def test_qa_falls_back_when_the_set_is_not_trainable(self, tmp_path):
+        session, _ = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
+        report = ui.landmark_qa(session)
+        assert report.statuses == {"portrait_1.jpg": "ok"} and report.summary.startswith("⚠️")
+
+
+class TestLandmarkEditor:
+    def test_clicks_map_to_original_pixels_in_order(self):
+        session, _ = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "astronaut.jpg")])
+        state, image, prompt, save = ui.editor_open(session, "astronaut.jpg")
+        assert state.scale == 1.0 or max(image.shape[:2]) == ui.EDITOR_SIDE
+        assert LANDMARK_KEYPOINTS[0][0] in prompt and save["interactive"] is False
+        state = ui.EditorState(state.file, [], 0.5)
+        state, _, prompt, save = ui.editor_click(session, state, select([10, 20]))
+        assert state.points == [[21.0, 41.0]] and f"{LANDMARK_KEYPOINTS[1][0]}** (2 of" in prompt
+        state, *_ = ui.editor_undo(session, state)
+        assert state.points == []
+
+    def test_override_round_trips_through_the_trainer_format(self, tmp_path):
+        from studio.data import load_overrides
+
+        session, _ = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
+        points = [[10.0 + k, 20.0 + k] for k in range(4)]
+        ui.save_override(session, ui.EditorState("portrait_1.jpg", points, 1.0))
+        table = load_overrides(session.overrides)
+        keys = table["portrait_1.jpg"]["keypoints"]
+        assert list(keys) == [str(i) for _, i in LANDMARK_KEYPOINTS[:4]] and keys["33"] == [10.0, 20.0]
+        state, *_ = ui.editor_open(session, "portrait_1.jpg")  # saved points are reloaded in order
+        assert state.points == points
+
+    def test_too_few_points(self):
+        session, _ = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
+        with pytest.raises(DatasetError, match="at least 3"):
+            ui.save_override(session, ui.EditorState("portrait_1.jpg", [[1, 2], [3, 4]], 1.0))
+
+    def test_alignment_preview(self):
+        session, _ = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
+        image = ui.alignment(session, "portrait_1.jpg", "astronaut.jpg")
+        assert image.ndim == 3 and image.shape[1] > image.shape[0]
+        with pytest.raises(gr.Error, match="upload artworks first"):
+            ui.alignment(ui.StudioSession(), None, "astronaut.jpg")
+
+    def test_guide_has_the_keypoints(self):
+        guide = ui.keypoint_guide()
+        assert guide.ndim == 3 and max(guide.shape[:2]) == 320
+        assert ui.keypoint_legend().count("**") == 2 * len(LANDMARK_KEYPOINTS)
+
+
+class FakeResult:
+    def __init__(self, package):
+        self.package = package
+
+
+class TestJobManager:
+    def test_one_job_at_a_time(self, tmp_path):
+        jobs = ui.JobManager()
+        release = threading.Event()
+
+        def slow(cb, cancel):
+            cb.on_start(10)
+            release.wait(10)
+
+        jobs.start("a", tmp_path / "a", slow)
+        try:
+            with pytest.raises(BusyError, match=r"already running \(step 0/10\); wait or cancel it"):
+                jobs.start("b", tmp_path / "b", lambda cb, cancel: None)
+        finally:
+            release.set()
+            assert jobs.wait(10)
+        assert jobs.current().state == "done"
+        jobs.start("b", tmp_path / "b", lambda cb, cancel: None)  # free again
+        jobs.wait(10)
+
+    def test_cancel(self, tmp_path):
+        jobs = ui.JobManager()
+        started = threading.Event()
+
+        def until_cancelled(cb, cancel):
+            started.set()
+            cancel.wait(10)
+            raise TrainingCancelled("stopped")
+
+        assert not jobs.cancel()
+        jobs.start("a", tmp_path / "a", until_cancelled)
+        started.wait(5)
+        assert jobs.cancel() and jobs.wait(10)
+        assert jobs.current().state == "cancelled" and "cancelled" in jobs.current().message
+
+    @pytest.mark.parametrize("error, message", [(DatasetError("no faces in x"), "no faces in x"),
+                                                (RuntimeError("boom"), "training failed (RuntimeError: boom)")])
+    def test_failures_keep_the_app_alive(self, tmp_path, error, message):
+        jobs = ui.JobManager()
+
+        def fail(cb, cancel):
+            raise error
+
+        jobs.start("a", tmp_path / "a", fail)
+        jobs.wait(10)
+        assert jobs.current().state == "failed" and jobs.current().message == message
+
+    def test_done_with_package_bumps_the_styles_version(self, tmp_path, tiny_style, monkeypatch):
+        from studio.progress import Progress
+
+        jobs = ui.JobManager()
+
+        def run(cb, cancel):
+            cb.on_start(2)
+            cb.on_step(Progress(1, 2, {"g": 1.0}, 1.0, 1.0, 1.0))
+            cb.on_step(Progress(2, 2, {"g": 0.5}, 0.0, 2.0, 1.0))
+            cb.on_preview(2, np.zeros((32, 64, 3), np.uint8))
+            return FakeResult(tiny_style)
+
+        job = jobs.start("tiny", tmp_path / "tiny", run)
+        jobs.wait(10)
+        monkeypatch.setattr(ui, "JOBS", jobs)
+        bar, preview, plot, status, version, timer = ui.poll_training(0)
+        assert version == job.id and "ps-done" in bar and "is installed" in status
+        assert preview.shape[0] >= 240 and len(plot) == 2
+        assert timer.active is False
+        assert ui.poll_training(job.id)[4] == job.id  # not bumped twice
+
+    def test_job_view_idle(self):
+        bar, preview, plot, status = ui.job_view(None)
+        assert "No training job yet" in bar and preview is None and plot is None
+
+
+class TestTrainingSettings:
+    def test_preset_with_page_values_and_env_overrides(self, monkeypatch):
+        monkeypatch.setenv(ui.PRESET_OVERRIDES_ENV, json.dumps({"batch": 1, "weights": {"content": 0}}))
+        config = ui.train_config("quick", 40, 64)
+        assert (config.steps, config.size, config.batch, config.weights["content"]) == (40, 64, 1, 0)
+        assert config.cache_dir.startswith(str(ui.work_dir()))
+
+    def test_page_defaults_match_the_presets(self):
+        from studio.train import TrainConfig
+
+        for name in ("quick", "full"):
+            config = TrainConfig.preset(name)
+            assert ui.preset_defaults(name) == (config.steps, config.size)
+
+    @pytest.mark.parametrize("raw, match", [("{", "not valid JSON"), ("[1]", "JSON object")])
+    def test_bad_env_overrides(self, monkeypatch, raw, match):
+        monkeypatch.setenv(ui.PRESET_OVERRIDES_ENV, raw)
+        with pytest.raises(DatasetError, match=match):
+            ui.preset_overrides()
+
+    def test_unknown_preset_key_is_refused(self, monkeypatch):
+        from core.errors import PortraitStudioError
+
+        monkeypatch.setenv(ui.PRESET_OVERRIDES_ENV, json.dumps({"stepz": 1}))
+        with pytest.raises(PortraitStudioError, match="stepz"):
+            ui.train_config("quick", None, None)
+
+    def test_style_name(self, styles_dir, tiny_style):
+        assert ui.check_style_name(" My Style ") == "my-style"
+        with pytest.raises(StylePackageError, match="already installed"):
+            ui.check_style_name(tiny_style.name)
+        with pytest.raises(StylePackageError, match="lowercase"):
+            ui.check_style_name("-bad")
+
+    def test_start_needs_artworks(self, styles_dir):
+        with pytest.raises(DatasetError, match="upload the artworks"):
+            ui.start_training(ui.StudioSession(), "new", "quick", 10, 64, jobs=ui.JobManager())
+
+
+class TestHub:
+    def test_push_search_links_pull(self, hub_server, styles_dir, tiny_style, tmp_path, monkeypatch):
+        monkeypatch.setenv("PORTRAIT_HUB_ENDPOINT", hub_server.endpoint)
+        message, token_box = ui.hub_push(tiny_style.name, "alice/tiny", hub_server.token, False, "v1")
+        assert token_box == "" and "alice/tiny" in message and "model.onnx" in message
+        assert hub_server.token not in message
+
+        gallery, ids, status = ui.hub_search("")
+        assert ids == ["alice/tiny"] and "1 published style" in status
+        assert gallery["value"][0][0].endswith("/alice/tiny/resolve/main/preview.png")
+
+        ref, links = ui.hub_pick(ids, select(0))
+        assert ref == "alice/tiny" and "mobile.json" in links and "model_int8.onnx" in links
+
+        other = tmp_path / "other"
+        other.mkdir()
+        monkeypatch.setenv("PORTRAIT_STYLES", str(other))
+        status, version = ui.hub_pull("alice/tiny@v1", 3)
+        assert version == 4 and "Installed" in status and (other / "tiny" / "style.json").is_file()
+
+    def test_pull_errors_are_messages(self, hub_server, styles_dir, monkeypatch):
+        monkeypatch.setenv("PORTRAIT_HUB_ENDPOINT", hub_server.endpoint)
+        with pytest.raises(gr.Error, match="no such style repo"):
+            ui.hub_pull("alice/missing", 0)
+        with pytest.raises(gr.Error, match="enter a style repo id"):
+            ui.hub_pull("  ", 0)
+
+    def test_server_token_is_never_used(self, hub_server, styles_dir, tiny_style, monkeypatch):
+        """A token saved on the server (HF_TOKEN, e.g. a Space secret) neither pushes nor reads for visitors."""
+        monkeypatch.setenv("PORTRAIT_HUB_ENDPOINT", hub_server.endpoint)
+        monkeypatch.setenv("HF_TOKEN", hub_server.token)
+        with pytest.raises(gr.Error, match="paste a Hugging Face token"):
+            ui.hub_push(tiny_style.name, "alice/tiny", " ", False, "")
+        assert hub_server.count("POST") == 0
+        ui.hub_search("")
+        assert all(r.user is None for r in hub_server.requests())
