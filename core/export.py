@@ -38,7 +38,11 @@ class OnnxStyleModel(nn.Module):
 
     def forward(self, image: torch.Tensor, landmarks: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         points = landmarks.index_select(1, self.index) * (2.0 / self.resolution) - 1.0
-        return self.generator(image, points, alpha)
+        out = self.generator(image, points, alpha)
+        config = self.generator.config
+        if not (config.global_warp or config.local_warp):  # keep the documented inputs in a warp-free graph
+            out = out + 0.0 * (landmarks.sum() + alpha.sum())
+        return out
 
 
 def export_onnx(generator: Generator, resolution: int, path: str | Path) -> Path:
@@ -246,8 +250,9 @@ def png_bytes(image: np.ndarray) -> bytes:
 
 
 def save_style(directory: str | Path, generator: Generator, config: StyleConfig, preview: np.ndarray,
-               overwrite: bool = False) -> StylePackage:
-    """Export and write a complete, validated package; refuses to write one whose ONNX parity check fails."""
+               overwrite: bool = False, extra_files: dict[str, bytes] | None = None) -> StylePackage:
+    """Export and write a complete, validated package; refuses to write one whose ONNX parity check fails.
+    `extra_files` (name -> bytes, allowed package file types only) are written alongside, e.g. attribution.json."""
     from safetensors.torch import save
 
     generator = generator.eval().cpu()
@@ -267,6 +272,7 @@ def save_style(directory: str | Path, generator: Generator, config: StyleConfig,
     files[MOBILE_FILE] = (json.dumps(mobile_spec(config), indent=2) + "\n").encode()
     files[PREVIEW_FILE] = png_bytes(preview)
     files[CARD_FILE] = render_card(config).encode()
+    files.update(extra_files or {})
     return write_package(directory, files, overwrite=overwrite)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from core import topology
 from core.alignment import align_face
+from core.errors import LandmarkError
 from core.images import ImageSource, load_image
 from core.landmarks import Face, draw_landmarks, largest_face
 
@@ -33,11 +34,12 @@ class AlignmentPreview:
 
 
 def mean_template(points: np.ndarray, size: int) -> np.ndarray:
-    """Mean geometry (73, 2) in normalized [-1, 1] coordinates of aligned canonical landmarks (N, 73, 2) px."""
+    """Mean geometry (73, 2) float32 in normalized [-1, 1] coordinates of aligned canonical landmarks (N, 73, 2) px:
+    the style template."""
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 3 or points.shape[1:] != (topology.NUM_CANONICAL, 2) or len(points) == 0:
-        raise ValueError(f"expected (N, {topology.NUM_CANONICAL}, 2) aligned landmarks with N >= 1, got {points.shape}")
-    return points.mean(0) / size * 2.0 - 1.0
+        raise LandmarkError(f"expected canonical points (N>0, {topology.NUM_CANONICAL}, 2), got {points.shape}")
+    return (points.mean(0) * (2.0 / size) - 1.0).astype(np.float32)
 
 
 def draw_grid(image: np.ndarray, step: int = GRID_STEP, strength: float = 0.35) -> np.ndarray:

@@ -23,6 +23,7 @@ from core import topology
 from core.alignment import align_face
 from core.errors import DatasetError, ImageLoadError, LandmarkError
 from core.images import load_image
+from core.preview import mean_template
 from core.templates import PHOTO_TEMPLATE
 from core.tps import solve_tps, transform_points, warp_image
 
@@ -120,14 +121,6 @@ class StyleSet(FaceSet):
 
 class PhotoPool(FaceSet):
     """Aligned photos (see `build_photo_pool`); `source` is the folder or dataset id."""
-
-
-def mean_template(points: np.ndarray, size: int) -> np.ndarray:
-    """Mean canonical shape: points (N, 73, 2) in aligned pixels of an S x S crop -> (73, 2) normalized."""
-    points = np.asarray(points, dtype=np.float64)
-    if points.ndim != 3 or points.shape[1:] != (topology.NUM_CANONICAL, 2) or len(points) == 0:
-        raise LandmarkError(f"expected canonical points (N>0, {topology.NUM_CANONICAL}, 2), got {points.shape}")
-    return (points.mean(axis=0) * (2.0 / size) - 1.0).astype(np.float32)
 
 
 def outlier_scores(points: np.ndarray, size: int) -> np.ndarray:

@@ -643,18 +643,6 @@ def _final_losses(run_dir: Path, latest: dict[str, float], window: int = 50) -> 
     return {k: round(float(np.mean([r[k] for r in rows if k in r])), 5) for k in keys}
 
 
-class _ExportGenerator(Generator):
-    """A Generator whose traced graph always reads `points` and `alpha`: without feature warps (the no_tps
-    ablation) the ONNX exporter would drop those unused inputs and break the package's documented signature."""
-
-    def forward(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor | float = 1.0) -> torch.Tensor:
-        out = super().forward(image, points, alpha)
-        if self.config.global_warp or self.config.local_warp:
-            return out
-        keep = points.sum() * 0.0 + (alpha.sum() * 0.0 if torch.is_tensor(alpha) else 0.0)
-        return out + keep
-
-
 def _export(trainer: Trainer, config: TrainConfig, out: Path, name: str, style: StyleSet, pool: PhotoPool,
             held: PhotoPool, result: TrainResult, overwrite: bool, styles: Any, photos: Any) -> StylePackage:
     """Write the EMA generator as a style package, with training summary, provenance and photo attribution."""
@@ -681,12 +669,10 @@ def _export(trainer: Trainer, config: TrainConfig, out: Path, name: str, style: 
         + (" (ablation: no TPS alignment)." if config.no_tps else ".")),
         tags=["no-tps-ablation"] if config.no_tps else [], training=training,
         provenance={"artworks": art_prov, "photos": photo_prov})
-    generator = _ExportGenerator(trainer.ema.config, trainer.ema.template.detach().cpu())
+    generator = Generator(trainer.ema.config, trainer.ema.template.detach().cpu())
     generator.load_state_dict(trainer.ema.state_dict())
-    package = save_style(out, generator, style_cfg, result.preview, overwrite=overwrite)
-    if attribution:
-        (package.path / ATTRIBUTION_FILE).write_text(json.dumps(attribution, indent=1) + "\n")
-    return package
+    extra = {ATTRIBUTION_FILE: (json.dumps(attribution, indent=1) + "\n").encode()} if attribution else None
+    return save_style(out, generator, style_cfg, result.preview, overwrite=overwrite, extra_files=extra)
 
 
 # --------------------------------------------------------------------------- CLI

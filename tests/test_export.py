@@ -59,3 +59,10 @@ class TestMobileSpec:
         assert list(spec["inputs"]) == list(ONNX_INPUTS)
         assert spec["inputs"]["image"]["shape"] == ["batch", 3, 256, 256]
         assert len(spec["landmark_indices"]) == 73
+
+
+class TestWarpFreeExport:
+    def test_keeps_documented_inputs(self, tmp_path):
+        gen = Generator(GeneratorConfig(channels=4, blocks=1, global_warp=False, local_warp=False)).eval()
+        model = onnx.load(str(export_onnx(gen, 64, tmp_path / "m.onnx")))
+        assert tuple(i.name for i in model.graph.input) == ONNX_INPUTS
