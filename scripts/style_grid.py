@@ -32,7 +32,7 @@ def head_crop(image: np.ndarray, box, cell: int) -> np.ndarray:
     x0, y0, x1, y1 = box
     side = int(max(x1 - x0, y1 - y0) * 2.2)
     cx, cy = int((x0 + x1) / 2), int((y0 + y1) / 2 - 0.1 * side)
-    pad = cv2.copyMakeBorder(image, side, side, side, side, cv2.BORDER_REFLECT)
+    pad = cv2.copyMakeBorder(image, side, side, side, side, cv2.BORDER_CONSTANT)
     crop = pad[cy - side // 2 + side: cy + side // 2 + side, cx - side // 2 + side: cx + side // 2 + side]
     return cv2.resize(crop, (cell, cell), interpolation=cv2.INTER_AREA)
 

@@ -64,7 +64,8 @@ def peak_rss_mb() -> float:
 
 
 def run_child(args) -> int:
-    """Inference-only measurements; prints one JSON object."""
+    """Inference-only measurements; prints one JSON object. Run as `python -m studio.bench --style PATH`, which
+    imports no torch (the `python -m studio` parser loads the trainer's modules)."""
     from core import topology
     from core.engine import stylize
     from core.package import load_style
@@ -120,7 +121,7 @@ def run_bench(args) -> int:
             style = save_style(Path(tmp) / "bench", generator, StyleConfig(name="bench", resolution=BENCH_SIZE),
                                preview=np.zeros((8, 8, 3), np.uint8))
         stats = model_stats(generator, style.config.resolution)
-        cmd = [sys.executable, "-m", "studio", "bench", "--child", "--style", str(style.path),
+        cmd = [sys.executable, "-m", "studio.bench", "--style", str(style.path),
                "--repeats", str(args.repeats)] + (["--photo", args.photo] if args.photo else [])
         env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONPATH=str(ROOT))
         child = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
@@ -137,3 +138,13 @@ def run_bench(args) -> int:
           f"{stats['macs'] / 1e9:.2f} GMACs", file=sys.stderr)
     print(json.dumps(result))
     return 0
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="inference-only child of `python -m studio bench`")
+    parser.add_argument("--style", required=True)
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--photo")
+    sys.exit(run_child(parser.parse_args()))

@@ -51,7 +51,6 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--style", help="style to measure (default: a freshly initialised default generator)")
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--photo", help="photo with one face (default: the bundled example)")
-    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_bench)
 
 
@@ -152,6 +151,6 @@ def _progress(items, desc):
 
 
 def cmd_bench(args) -> int:
-    from studio.bench import run_bench, run_child
+    from studio.bench import run_bench
 
-    return run_child(args) if args.child else run_bench(args)
+    return run_bench(args)

@@ -110,3 +110,28 @@ class TestTpsRemap:
         grid = TemplateTPS(torch.tensor(template), 32, 32, reg=1e-3)(torch.tensor(points)[None], 0.7)[0].numpy()
         remap = tps_remap((points + 1) * 16, (template + 1) * 16, 32, 0.7, reg=1e-3)
         assert np.abs(norm_to_pixel(grid, 32, 32) - 0.5 - remap).max() < 1e-3
+
+
+class TestTurnDamping:
+    def test_frontal_keeps_alpha_turned_loses_it(self, astronaut):
+        from core.engine import turn_damping, yaw
+        from core.landmarks import detect_faces
+
+        points = detect_faces(astronaut)[0].points.astype(np.float64)
+        assert abs(yaw(points)) < 0.1 and turn_damping(points) == 1.0
+        turned = points.copy()
+        turned[4, 0] += 0.6 * np.hypot(*(points[263] - points[33]))  # nose far to one side: a strong turn
+        assert turn_damping(turned) == 0.0
+
+
+class TestHeadMask:
+    def test_covers_face_not_corners(self):
+        from core import topology
+        from core.engine import head_mask
+        from core.templates import PHOTO_TEMPLATE
+
+        oval = ((np.asarray(PHOTO_TEMPLATE) + 1) * 128)[topology.GROUP_SLICES["face_oval"]]
+        mask = head_mask(oval, 256)
+        centre = oval.mean(0).astype(int)
+        assert mask.shape == (256, 256) and mask[centre[1], centre[0]] > 0.95
+        assert mask[:8, :8].max() == 0 and mask[-8:, -8:].max() == 0
