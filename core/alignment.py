@@ -142,10 +142,11 @@ def paste_back(original: np.ndarray, crop: np.ndarray, m: np.ndarray, mask: np.n
     colour = cv2.warpAffine(crop, cv_m, roi, flags=interpolation | flags, borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.warpAffine(mask, cv_m, roi, flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=0.0)
-    alpha = np.clip(alpha, 0.0, 1.0)[..., None]
+    alpha = np.clip(alpha, 0.0, 1.0)
     base = out[y0:y1, x0:x1].astype(np.float32)
-    blended = np.rint(base + alpha * (np.clip(colour, 0.0, 255.0) - base))
-    out[y0:y1, x0:x1] = np.where(alpha > 0, blended, base).astype(np.uint8)
+    # alpha * colour + (1 - alpha) * base; where alpha is 0 this is exactly base
+    blended = cv2.blendLinear(np.clip(colour, 0.0, 255.0), base, alpha, 1.0 - alpha)
+    out[y0:y1, x0:x1] = np.rint(blended).astype(np.uint8)
     return out
 
 

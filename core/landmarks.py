@@ -1,6 +1,6 @@
 """Face landmarks: MediaPipe face detection finds the faces, Face Mesh (478 points) refines each one.
 
-Detection runs on a copy of at most 1024 px (and on tiles of large images), then Face Mesh runs
+Detection runs on a copy of at most 640 px (and on tiles of large images), then Face Mesh runs
 on a square crop of each face taken from the original image, so small faces and many faces keep
 full-resolution landmarks. Fallbacks for faces the detector misses (close-ups, anime) are listed
 in `FaceDetector`. Coordinates are continuous pixel coordinates of the original image: (0, 0) is
@@ -25,7 +25,7 @@ from core.topology import GROUP_SLICES, NUM_CANONICAL, NUM_MESH_POINTS, to_canon
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging, before it loads
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-DETECT_MAX_SIDE = 1024  # detection copy: long side at most this ...
+DETECT_MAX_SIDE = 640  # detection copy: long side at most this (the detectors resize to 128-192 px anyway) ...
 DETECT_MIN_SIDE = 256  # ... and short side at least this (tiny images are upscaled)
 CROP_SCALE = 2.5  # mesh crop side = CROP_SCALE * longest side of the detection box
 CROP_MIN, CROP_MAX = 256, 512  # mesh crops are resized into this range of pixels

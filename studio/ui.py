@@ -913,7 +913,11 @@ def check_style_name(name: str) -> str:
 
 def start_training(session: StudioSession, name: str, preset: str, steps: int | None, size: int | None,
                    jobs: JobManager = JOBS) -> Job:
-    """Check the inputs and start a training job on the session's artworks and the photo pool."""
+    """Check the inputs and start a training job on the session's artworks and the photo pool.
+    PORTRAIT_TRAINING=0 (e.g. on a public Space) turns training off for every visitor."""
+    if os.environ.get("PORTRAIT_TRAINING", "1").strip().lower() in ("0", "false", "off", "no"):
+        raise BusyError("training is turned off on this server (PORTRAIT_TRAINING=0); run Portrait Studio locally "
+                        "or on your own Space to train a style")
     current = jobs.current()
     if current is not None and current.state == "running":
         raise BusyError(jobs.busy_message(current))

@@ -87,3 +87,16 @@ class TestUpsampleGrid:
         grid = identity_grid(16, 16)[None]
         up = upsample_grid(grid)
         torch.testing.assert_close(up[:, 1:-1, 1:-1], identity_grid(32, 32)[None, 1:-1, 1:-1], atol=1e-6, rtol=0)
+
+
+class TestGeneratorConfig:
+    def test_legacy_dict_without_bottleneck_keeps_full_skips(self):
+        legacy = {k: v for k, v in GeneratorConfig().to_dict().items() if k != "skip_bottleneck"}
+        assert GeneratorConfig.from_dict(legacy).skip_bottleneck == 0
+        assert GeneratorConfig.from_dict(GeneratorConfig().to_dict()) == GeneratorConfig()
+
+    def test_unknown_key(self):
+        import pytest
+
+        with pytest.raises(ValueError, match="unknown generator config"):
+            GeneratorConfig.from_dict({"width": 3})

@@ -445,3 +445,13 @@ class TestHub:
         assert hub_server.count("POST") == 0
         ui.hub_search("")
         assert all(r.user is None for r in hub_server.requests())
+
+
+class TestTrainingSwitch:
+    def test_env_turns_training_off(self, monkeypatch):
+        from core.errors import BusyError
+        from studio.ui import start_training
+
+        monkeypatch.setenv("PORTRAIT_TRAINING", "0")
+        with pytest.raises(BusyError, match="turned off"):
+            start_training(None, "x", "quick", None, None)
