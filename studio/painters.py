@@ -192,15 +192,20 @@ def _oriented_noise(rng: np.random.Generator, direction: np.ndarray, length: flo
 # --------------------------------------------------------------------------- painters
 
 
+def _bilateral(image: np.ndarray, passes: int, s: float) -> np.ndarray:
+    """Repeated edge-preserving bilateral smoothing, scaled to the image size by `s` (see `_scale`)."""
+    for _ in range(passes):
+        image = cv2.bilateralFilter(image, int(9 * s) | 1, 35, 6 * s)
+    return image
+
+
 def toon(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Animation cels: strong edge-preserving smoothing, a few flat colours clustered in Lab with
     smooth region shapes, dark outlines along colour boundaries and XDoG feature lines."""
     _check_image(image)
     _check_rng(rng)
     s = _scale(image)
-    smooth = image
-    for _ in range(3):
-        smooth = cv2.bilateralFilter(smooth, int(9 * s) | 1, 35, 6 * s)
+    smooth = _bilateral(image, 3, s)
     lightness = _line_lightness(smooth)
     smooth = cv2.edgePreservingFilter(smooth, flags=cv2.RECURS_FILTER, sigma_s=30 * s, sigma_r=0.25)
     lab = cv2.cvtColor(_unit(smooth), cv2.COLOR_RGB2Lab)
@@ -225,9 +230,7 @@ def watercolor(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     _check_rng(rng)
     s = _scale(image)
     h, w = image.shape[:2]
-    base = image
-    for _ in range(2):
-        base = cv2.bilateralFilter(base, int(9 * s) | 1, 35, 6 * s)
+    base = _bilateral(image, 2, s)
     pencil_src = _line_lightness(base)
     smooth = cv2.edgePreservingFilter(base, flags=cv2.RECURS_FILTER, sigma_s=50 * s, sigma_r=0.35)
     lab = cv2.cvtColor(_unit(smooth), cv2.COLOR_RGB2Lab)
@@ -337,9 +340,7 @@ def ink(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     _check_rng(rng)
     s = _scale(image)
     h, w = image.shape[:2]
-    smooth = image
-    for _ in range(3):
-        smooth = cv2.bilateralFilter(smooth, int(9 * s) | 1, 35, 6 * s)
+    smooth = _bilateral(image, 3, s)
     lightness = _line_lightness(smooth)
     flat = cv2.edgePreservingFilter(smooth, flags=cv2.RECURS_FILTER, sigma_s=50 * s, sigma_r=0.3)
     value = cv2.cvtColor(_unit(flat), cv2.COLOR_RGB2Lab)[..., 0] / 100.0
