@@ -168,23 +168,26 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="module")
-def stylize_page(browser, server):
-    """One page shared by the Stylize tests, which build on each other (upload, then switch, then slide)."""
+def open_page(browser, server):
+    """A new page on the app, loaded until the style gallery shows."""
     page = browser.new_page(viewport={"width": 1360, "height": 900})
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(server["url"])
     page.locator("#style-gallery button.thumbnail-item").first.wait_for()
+    return page
+
+
+@pytest.fixture(scope="module")
+def stylize_page(browser, server):
+    """One page shared by the Stylize tests, which build on each other (upload, then switch, then slide)."""
+    page = open_page(browser, server)
     yield page
     page.close()
 
 
 @pytest.fixture
 def page(browser, server):
-    page = browser.new_page(viewport={"width": 1360, "height": 900})
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(server["url"])
-    page.locator("#style-gallery button.thumbnail-item").first.wait_for()
+    page = open_page(browser, server)
     yield page
     page.close()
 
