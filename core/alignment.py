@@ -108,11 +108,14 @@ def feather_mask(size: int, feather: float = 0.1) -> np.ndarray:
 
 
 def paste_back(original: np.ndarray, crop: np.ndarray, m: np.ndarray, mask: np.ndarray | None = None,
-               interpolation: int = INTERPOLATION) -> np.ndarray:
+               interpolation: int = INTERPOLATION, reference: np.ndarray | None = None,
+               detail: float = 1.0) -> np.ndarray:
     """Blend an aligned crop (S, S, 3) uint8 or float in [0, 1] back into `original` (H, W, 3) uint8.
 
     `m` maps original -> crop; `mask` (S, S) in [0, 1] defaults to `feather_mask(S)`. Pixels the
     mask does not reach are returned unchanged; crops partly outside the image are clipped.
+    `reference`, the untouched crop of `original`, adds back `detail` x (original - reference pasted back):
+    what the crop's resolution and 8 bits lost, so an untouched crop with detail 1 reproduces the original.
     """
     original = np.asarray(original)
     crop = np.asarray(crop)
@@ -126,7 +129,12 @@ def paste_back(original: np.ndarray, crop: np.ndarray, m: np.ndarray, mask: np.n
         raise ValueError(f"mask must be ({size}, {size}), got {mask.shape}")
     if crop.dtype != np.uint8 and not (np.isfinite(crop).all() and -0.01 <= crop.min() <= crop.max() <= 1.01):
         raise ValueError("a float crop must hold finite values in [0, 1]; divide 0-255 values by 255")
-    crop = crop.astype(np.float32) * (1.0 if crop.dtype == np.uint8 else 255.0)
+    crop = _as_255(crop)
+    if reference is not None:
+        reference = np.asarray(reference)
+        if reference.shape != crop.shape:
+            raise ValueError(f"reference must be the untouched crop, shape {crop.shape}, got {reference.shape}")
+        reference = _as_255(reference)
 
     h, w = original.shape[:2]
     corners = transform_points([[0, 0], [size, 0], [0, size], [size, size]], invert_affine(m))
@@ -144,10 +152,19 @@ def paste_back(original: np.ndarray, crop: np.ndarray, m: np.ndarray, mask: np.n
                            borderValue=0.0)
     alpha = np.clip(alpha, 0.0, 1.0)
     base = out[y0:y1, x0:x1].astype(np.float32)
+    colour = np.clip(colour, 0.0, 255.0)
+    if reference is not None and detail:
+        back = cv2.warpAffine(reference, cv_m, roi, flags=interpolation | flags, borderMode=cv2.BORDER_REPLICATE)
+        colour = colour + np.float32(detail) * (base - np.clip(back, 0.0, 255.0))
     # alpha * colour + (1 - alpha) * base; where alpha is 0 this is exactly base
-    blended = cv2.blendLinear(np.clip(colour, 0.0, 255.0), base, alpha, 1.0 - alpha)
-    out[y0:y1, x0:x1] = np.rint(blended).astype(np.uint8)
+    blended = cv2.blendLinear(colour, base, alpha, 1.0 - alpha)
+    out[y0:y1, x0:x1] = np.rint(np.clip(blended, 0.0, 255.0)).astype(np.uint8)
     return out
+
+
+def _as_255(crop: np.ndarray) -> np.ndarray:
+    """A uint8 or [0, 1] float crop as float32 in 0..255."""
+    return crop.astype(np.float32) * (1.0 if crop.dtype == np.uint8 else 255.0)
 
 
 def _check_points(points: np.ndarray) -> np.ndarray:

@@ -103,7 +103,8 @@ def turn_damping(points: np.ndarray, start: float = 0.1, stop: float = 0.4) -> f
 
 def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: float, strength: float,
                   background: np.ndarray | None = None) -> np.ndarray:
-    """Align each face, stylize, blend with the identically warped original by `strength`, paste back."""
+    """Align each face, stylize, blend with the identically warped original by `strength`, paste back
+    (adding back (1 - strength) of the photo detail the crop could not hold)."""
     size = runner.resolution
     template = (np.asarray(runner.package.config.template) + 1) * size / 2
     out = image if background is None else background
@@ -121,7 +122,9 @@ def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: f
             remap = tps_remap(canonical, template, size, alpha)
             warped = cv2.remap(a.image, remap[..., 0], remap[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
             s = np.clip(strength * s.astype(np.float32) + (1 - strength) * warped, 0, 255).astype(np.uint8)
-        out = paste_back(out, s, a.matrix, mask=mask, interpolation=RESAMPLE)
+        # below full strength the photo's own detail (finer than the crop holds) comes back in proportion
+        out = paste_back(out, s, a.matrix, mask=mask, interpolation=RESAMPLE,
+                         reference=a.image if strength < 1 else None, detail=1.0 - strength)
     return out
 
 

@@ -95,6 +95,8 @@ def run(args: argparse.Namespace) -> None:
                                     "preview_every": 200, "cache_dir": args.cache, "threads": args.threads,
                                     "artwork_license": "selfie2anime: research use only, not redistributable"},
                                    config)
+    if args.set:
+        config = TrainConfig.from_dict(json.loads(args.set), config)
     style, pool = anime_sets(args.size, args.artworks, args.photos, args.cache)
     print(style.report())
     print(pool.summary())
@@ -136,6 +138,7 @@ def main() -> None:
     r.add_argument("--run-dir", default=str(ROOT / "runs" / "anime_report"))
     r.add_argument("--grid", default=str(ROOT / "docs" / "training_anime_grid.jpg"))
     r.add_argument("--resume", action="store_true")
+    r.add_argument("--set", help='JSON of TrainConfig keys over the defaults, e.g. \'{"weights": {"cycle": 2}}\'')
     args = parser.parse_args()
     bench(args) if args.cmd == "bench" else run(args)
 

@@ -84,7 +84,7 @@ class TrainConfig:
     no_tps: bool = False  # ablation: no feature warps in G, no pixel-space warps anywhere
     generator: dict = field(default_factory=lambda: GeneratorConfig().to_dict())
     disc_channels: int = 32
-    diffaug: tuple[str, ...] = ("color", "translation", "cutout")
+    diffaug: tuple[str, ...] = ("translation", "cutout")  # "color" hides the palette D must learn (docs/training.md)
     flip: bool = True
     photo_jitter: float = 0.1  # colour jitter of photos (brightness, contrast, saturation)
     tps_jitter: float = 0.02  # random TPS augmentation of photos and artworks (normalized units)

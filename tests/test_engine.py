@@ -29,6 +29,9 @@ class TestStylize:
         assert out.shape == astronaut.shape
         assert np.abs(out[-60:].astype(int) - astronaut[-60:]).mean() > 20
 
+    def test_strength_zero_alpha_zero_is_the_original(self, astronaut, tiny_style):
+        np.testing.assert_array_equal(stylize(astronaut, tiny_style, strength=0.0, alpha=0.0).image, astronaut)
+
     def test_strength_zero_is_near_original(self, astronaut, tiny_style):
         faint = stylize(astronaut, tiny_style, strength=0.0, alpha=0.0).image
         full = stylize(astronaut, tiny_style).image
