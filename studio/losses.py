@@ -88,8 +88,11 @@ def g_nonsaturating_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Tensor:
-    """R1 = E |grad_x D(x)|^2 on reals; `real_images` must require grad and produce `real_logits`."""
-    (grad,) = torch.autograd.grad(real_logits.float().sum(), real_images, create_graph=True)
+    """R1 = E |grad_x D(x)|^2 on reals, D(x) the per-sample mean of the patch logits (B, ...);
+    `real_images` must require grad and produce `real_logits`. On the *sum* of patches the penalty grows with
+    the patch count squared and held the discriminator at chance (docs/training.md)."""
+    per_sample = real_logits.float().reshape(len(real_logits), -1).mean(1)
+    (grad,) = torch.autograd.grad(per_sample.sum(), real_images, create_graph=True)
     return grad.float().pow(2).flatten(1).sum(1).mean()
 
 

@@ -74,6 +74,13 @@ class TestR1:
         x = torch.randn(5, 3, requires_grad=True)
         assert math.isclose(L.r1_penalty(x @ w, x).item(), 14.0, rel_tol=1e-6)
 
+    def test_patch_logits_use_the_per_sample_mean(self):
+        # logits (B, 1, 2, 2) = four copies of x @ w: the mean has gradient w, |w|^2 = 14; a sum would give 224
+        w = torch.tensor([1.0, -2.0, 3.0])
+        x = torch.randn(5, 3, requires_grad=True)
+        logits = (x @ w)[:, None, None, None].expand(5, 1, 2, 2)
+        assert math.isclose(L.r1_penalty(logits, x).item(), 14.0, rel_tol=1e-6)
+
     def test_differentiable(self):
         d = L.Discriminator(channels=2)
         x = torch.randn(2, 3, 32, 32, requires_grad=True)
