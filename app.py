@@ -222,7 +222,7 @@ def build_demo() -> gr.Blocks:
         # ---------------------------------------------------------------- wiring: styles
         refresh_outputs = [gallery, style_names, selected, card, card_preview, files, empty, alpha, push_style]
         stylize_event = dict(fn=ui.stylize_photo, inputs=[photo, selected, alpha, strength, mode],
-                             outputs=[result, facts, download], concurrency_id="stylize", concurrency_limit=2,
+                             outputs=[result, facts, download], concurrency_id="stylize", concurrency_limit=1,
                              trigger_mode="always_last", show_progress="minimal")
         demo.load(ui.refresh_styles, [selected], refresh_outputs, show_progress="hidden")
         refresh.click(ui.refresh_styles, [selected], refresh_outputs)

@@ -196,11 +196,14 @@ def result_urls(page) -> list[str]:
     return page.locator("#result img[data-testid='imageslider-image']").evaluate_all("els => els.map(e => e.src)")
 
 
-def wait_new_result(page, previous: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Wait until the before/after pair differs from `previous`, and return (before, after) pixels."""
+def wait_new_result(page, previous: list[str], facts: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Wait until the before/after pair differs from `previous` (and the facts, written by the same event, contain
+    `facts`: a late result of an earlier event does not count), and return (before, after) pixels."""
     page.wait_for_function(
-        "prev => { const s = [...document.querySelectorAll('#result img[data-testid=\"imageslider-image\"]')]"
-        ".map(e => e.src); return s.length === 2 && s.join() !== prev.join(); }", arg=previous, timeout=TIMEOUT_MS)
+        "([prev, facts]) => { const s = [...document.querySelectorAll('#result img[data-testid=\"imageslider-image\"]')]"
+        ".map(e => e.src); return s.length === 2 && s.join() !== prev.join()"
+        " && document.querySelector('#facts').innerText.includes(facts); }", arg=[previous, facts],
+        timeout=TIMEOUT_MS)
     before, after = result_urls(page)
     return fetch_image(before), fetch_image(after)
 
@@ -246,7 +249,7 @@ class TestStylize:
         page = stylize_page
         previous = result_urls(page)
         click_style(page, "Sunset")
-        _, after = wait_new_result(page, previous)
+        _, after = wait_new_result(page, previous, facts="Sunset")
         assert "Sunset" in page.locator("#facts").inner_text()
         assert np.abs(after.astype(int) - TestStylize.first.astype(int)).mean() > 2
 
