@@ -232,7 +232,7 @@ class TestStylize:
         page = stylize_page
         click_style(page, "Ink")
         page.locator("#photo input[type=file]").set_input_files(str(EXAMPLES / "portrait_1.jpg"))
-        before, after = wait_new_result(page, [])
+        before, after = wait_new_result(page, [], facts="Ink")
         assert before.shape == after.shape
         assert np.abs(before.astype(int) - after.astype(int)).mean() > 2  # the face was restyled
         assert "1 face found" in page.locator("#facts").inner_text()
