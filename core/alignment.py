@@ -147,15 +147,15 @@ def paste_back(original: np.ndarray, crop: np.ndarray, m: np.ndarray, mask: np.n
     m_roi[:, 2] += m_roi[:, :2] @ (x0, y0)  # ROI pixel -> crop
     flags = cv2.WARP_INVERSE_MAP
     cv_m, roi = _to_cv(m_roi), (int(x1 - x0), int(y1 - y0))
+    with_detail = reference is not None and detail
+    if with_detail:  # warping is linear: one warp of (crop - detail * reference) instead of two
+        crop = crop - np.float32(detail) * reference
     colour = cv2.warpAffine(crop, cv_m, roi, flags=interpolation | flags, borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.warpAffine(mask, cv_m, roi, flags=cv2.INTER_LINEAR | flags, borderMode=cv2.BORDER_CONSTANT,
                            borderValue=0.0)
     alpha = np.clip(alpha, 0.0, 1.0)
     base = out[y0:y1, x0:x1].astype(np.float32)
-    colour = np.clip(colour, 0.0, 255.0)
-    if reference is not None and detail:
-        back = cv2.warpAffine(reference, cv_m, roi, flags=interpolation | flags, borderMode=cv2.BORDER_REPLICATE)
-        colour = colour + np.float32(detail) * (base - np.clip(back, 0.0, 255.0))
+    colour = colour + np.float32(detail) * base if with_detail else np.clip(colour, 0.0, 255.0)
     # alpha * colour + (1 - alpha) * base; where alpha is 0 this is exactly base
     blended = cv2.blendLinear(colour, base, alpha, 1.0 - alpha)
     out[y0:y1, x0:x1] = np.rint(np.clip(blended, 0.0, 255.0)).astype(np.uint8)
