@@ -9,7 +9,8 @@ painter: a known ground truth. Artworks are the `animation` painter (toon shadin
   against the painter's own output on them (LPIPS, VGG16 + LPIPS heads; lower is better).
 anime: selfie2anime (research use only). Artworks are anime faces, photos are selfies; held-out selfies are
   stylized and scored by KID on VGG16 relu5_3 features against held-out anime faces (lower is better).
-Each (task, count, tps) run writes runs/efficiency/<task>/<count>-<tps|notps>/result.json.
+Each (task, count, tps) run writes <out>/<task>/<count>-<tps|notps>/result.json (default out: runs/efficiency);
+--set applies JSON TrainConfig keys over the script's settings (TrainConfig defaults plus the flags).
 """
 
 from __future__ import annotations
@@ -81,36 +82,38 @@ def score(task: str, outputs: np.ndarray, reference: np.ndarray) -> dict:
 
 def run(args) -> None:
     arts, pool, test, reference = datasets(args.task, args.size)
+    extra = json.loads(args.set) if args.set else {}
     for count in args.counts:
         for tps in (True, False):
-            folder = OUT / args.task / f"{count:03d}-{'tps' if tps else 'notps'}"
+            folder = args.out / args.task / f"{count:03d}-{'tps' if tps else 'notps'}"
             if (folder / "result.json").exists():
                 continue
             config = TrainConfig.from_dict(dict(steps=args.steps, size=args.size, batch=args.batch, no_tps=not tps,
                                                 perceptual_size=args.size, checkpoint_every=max(args.steps // 4, 1),
                                                 preview_every=args.steps, holdout=4, threads=args.threads))
+            config = TrainConfig.from_dict(extra, config)
             t0 = time.perf_counter()
             result = train(config, styles=[], photos="", out=folder / "package", run_dir=folder / "run",
                            name=f"eff-{count}-{int(tps)}", style_set=arts.subset(range(min(count, len(arts)))),
                            photo_pool=pool, resume=(folder / "run").exists(), overwrite=True)
             outputs = stylize_aligned(result.package, test.images, test.points, args.size)
             record = {"task": args.task, "count": count, "tps": tps, "steps": args.steps, "size": args.size,
-                      "batch": args.batch, "wall_s": round(time.perf_counter() - t0, 1),
+                      "batch": args.batch, "set": extra, "wall_s": round(time.perf_counter() - t0, 1),
                       "s_per_step": round(result.wall_s / max(result.steps, 1), 3), "hardware": hardware(),
                       **score(args.task, outputs, reference)}
             (folder / "result.json").write_text(json.dumps(record, indent=2) + "\n")
             print(json.dumps(record), flush=True)
 
 
-def report() -> None:
+def report(out: Path, plot: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [json.loads(p.read_text()) for p in sorted(OUT.glob("*/*/result.json"))]
+    rows = [json.loads(p.read_text()) for p in sorted(out.glob("*/*/result.json"))]
     if not rows:
-        print("no finished runs under", OUT)
+        print("no finished runs under", out)
         return
     tasks = sorted({r["task"] for r in rows})
     fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.6), squeeze=False)
@@ -126,7 +129,7 @@ def report() -> None:
         ax.set_title(task)
         ax.legend()
     fig.tight_layout()
-    fig.savefig(ROOT / "docs" / "data_efficiency.png", dpi=110)
+    fig.savefig(plot, dpi=110)
     for r in rows:
         print(f"| {r['task']} | {r['count']} | {'on' if r['tps'] else 'off'} | {r['value']:.4f} ± {r['std']:.4f} | "
               f"{r['steps']} | {r['size']} | {r['s_per_step']} | {r['wall_s']} | {r['hardware']} |")
@@ -140,10 +143,13 @@ def main() -> int:
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--threads", type=int)
+    ap.add_argument("--set", help='JSON of TrainConfig keys, e.g. \'{"lr": 5e-4, "weights": {"cycle": 2}}\'')
+    ap.add_argument("--out", type=Path, default=OUT, help="folder of the runs (default runs/efficiency)")
+    ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "data_efficiency.png")
     ap.add_argument("--report", action="store_true")
     args = ap.parse_args()
     if args.report:
-        report()
+        report(args.out, args.plot)
     elif args.task:
         run(args)
     else:

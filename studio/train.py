@@ -30,8 +30,8 @@ from core.images import save_image
 from core.package import NAME_RE, StyleConfig, StylePackage
 from studio import losses as L
 from studio.data import (PhotoPool, StyleSet, build_photo_pool, build_style_set, color_jitter, hflip,
-                         license_summary, random_tps, random_warp, sample_rows, seeded_generator, to_tensor, to_uint8,
-                         warp_to)
+                         license_summary, parse_landmark_edit, random_tps, random_warp, sample_rows, seeded_generator,
+                         to_tensor, to_uint8, warp_to)
 from studio.progress import CallbackList, Progress, TqdmCallback, TrainCallback
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ class TrainConfig:
     photo_limit: int | None = None
     missing: str = "exclude"
     exclude_outliers: bool = False
+    landmark_edit: dict = field(default_factory=dict)  # studio.data.edit_landmarks on every artwork, e.g. anime eyes
     cache_dir: str = "cache"
     artwork_license: str = ""
     threads: int | None = None  # torch CPU threads (None: torch's default)
@@ -127,6 +128,10 @@ class TrainConfig:
             raise bad(f"mixed_precision must be 'no', 'fp16' or 'bf16', got {self.mixed_precision!r}")
         if not 0 <= self.ema_decay < 1:
             raise bad(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        try:
+            parse_landmark_edit(self.landmark_edit)
+        except DatasetError as exc:
+            raise bad(str(exc)) from None
         try:
             GeneratorConfig.from_dict(self.generator)
         except (TypeError, ValueError) as exc:
@@ -528,6 +533,7 @@ def _train(config: TrainConfig, styles: Any, photos: Any, out: str | Path, run_d
     with acc.main_process_first():  # the main process fills the detection cache, the others read it
         style = style_set or build_style_set(styles, config.size, overrides, config.missing,
                                              exclude_outliers=config.exclude_outliers, cache_dir=config.cache_dir)
+        style = style.edited(config.landmark_edit)
         pool = photo_pool or build_photo_pool(photos, config.size, config.cache_dir, config.photo_limit)
     if len(pool) < config.holdout + 1:
         raise DatasetError(f"the photo pool has {len(pool)} usable photos; need more than the "
@@ -537,6 +543,7 @@ def _train(config: TrainConfig, styles: Any, photos: Any, out: str | Path, run_d
     held_pool = pool.subset(held)
     if main:
         (run_dir / DATASET_FILE).write_text(json.dumps({"artworks": style.to_dict(), "photos": pool.to_dict(),
+                                                        "landmark_edit": config.landmark_edit,
                                                         "held_out": held_pool.files}, indent=1) + "\n")
         log.info("artworks: %s", style.report())
         log.info("photos: %s", pool.summary())

@@ -59,8 +59,9 @@ class TestTrain:
         from core.package import load_style
 
         state = QueueCallback()
+        edit = {"eyes": {"scale": [1.0, 1.5], "shift": [0.0, 0.02]}}
         config = tiny(steps=24, checkpoint_every=12, preview_every=12, cache_dir=str(data["cache"]),
-                      artwork_license="public domain (test)")
+                      artwork_license="public domain (test)", landmark_edit=edit)
         result = train(config, styles=data["art"], photos=data["photos"], out=tmp_path / "styles" / "Astro Toon",
                        run_dir=tmp_path / "run", callback=state)
         assert result.steps == 24 and all(np.isfinite(v) for v in result.losses.values())
@@ -76,8 +77,10 @@ class TestTrain:
         assert t["artworks"] == 6 and t["steps"] == 24 and t["hardware"] and t["wall_time_s"] > 0
         assert package.config.provenance["artworks"]["license"] == "public domain (test)"
         assert package.config.provenance["photos"]["count"] == 9
-        # The style template is the artworks' mean geometry.
-        np.testing.assert_allclose(package.config.template, data["style"].template, atol=1e-5)
+        # The style template is the artworks' mean geometry, after the config's landmark edit.
+        np.testing.assert_allclose(package.config.template, data["style"].edited(edit).template, atol=1e-5)
+        assert not np.allclose(package.config.template, data["style"].template, atol=1e-3)
+        assert json.loads((tmp_path / "run" / "dataset.json").read_text())["landmark_edit"] == edit
         out = stylize(astronaut, package)
         assert out.image.shape == astronaut.shape and len(out.faces) == 1
         assert not np.array_equal(out.image, astronaut)
@@ -162,6 +165,8 @@ class TestTrainConfig:
             tiny(size=70).validate()
         with pytest.raises(ConfigError, match="loss weights"):
             tiny(weights={"style": 1.0}).validate()
+        with pytest.raises(ConfigError, match="landmark edit: unknown group 'eyez'"):
+            tiny(landmark_edit={"eyez": {"scale": 2}}).validate()
         (tmp_path / "bad.json").write_text("{")
         with pytest.raises(ConfigError, match="not valid JSON"):
             TrainConfig.load(tmp_path / "bad.json")
