@@ -152,6 +152,13 @@ def build_demo() -> gr.Blocks:
                         align_photo = gr.Dropdown(label="Sample photo", choices=[p.name for p in ui.examples()],
                                                   value=ui.examples()[0].name, scale=2)
                         align_go = gr.Button("Preview alignment", scale=1)
+                    with gr.Row():
+                        eyes = gr.Slider(1.0, 3.0, value=1.0, step=0.05, label="Artworks' eye height ×",
+                                         elem_id="eye-height", info="The face mesh puts human-sized lids at the top "
+                                         "of anime eyes: stretch them down until they cover the drawn eye")
+                        mouth = gr.Slider(0.3, 1.5, value=1.0, step=0.05, label="Artworks' mouth size ×",
+                                          elem_id="mouth-size", info="Shrink for styles with tiny mouths. Both "
+                                          "corrections apply to training")
                     align_image = gr.Image(label="Photo and artwork warped to each other's geometry",
                                            interactive=False, elem_id="align-preview")
                 gr.Markdown("### 5 · Train", elem_classes="ps-step")
@@ -247,12 +254,12 @@ def build_demo() -> gr.Blocks:
         restart.click(ui.editor_clear, [session, editor], editor_outputs, show_progress="hidden")
         save.click(ui.editor_save, [session, editor], qa_outputs, concurrency_id="detect", concurrency_limit=1)
         demo.load(ui.keypoint_guide, None, guide, show_progress="hidden")
-        align_go.click(ui.alignment, [session, align_art, align_photo], align_image, concurrency_id="detect",
-                       concurrency_limit=1)
+        align_go.click(ui.alignment, [session, align_art, align_photo, eyes, mouth], align_image,
+                       concurrency_id="detect", concurrency_limit=1)
         preset.change(ui.preset_defaults, preset, [steps, size], show_progress="hidden")
         train_outputs = [progress, train_preview, loss_plot, train_status]
-        train.click(ui.train_clicked, [session, style_name, preset, steps, size], [*train_outputs, timer],
-                    concurrency_limit=1, concurrency_id="train")
+        train.click(ui.train_clicked, [session, style_name, preset, steps, size, eyes, mouth],
+                    [*train_outputs, timer], concurrency_limit=1, concurrency_id="train")
         cancel.click(ui.cancel_clicked, None, None)
         timer.tick(ui.poll_training, [styles_version], [*train_outputs, styles_version, timer],
                    show_progress="hidden", concurrency_limit=None)

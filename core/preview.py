@@ -92,13 +92,16 @@ def landmark_pairs(size: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def alignment_preview(photo: ImageSource, artwork: ImageSource, size: int = 320,
-                      photo_name: str = "the photo", artwork_name: str = "the artwork") -> AlignmentPreview:
+                      photo_name: str = "the photo", artwork_name: str = "the artwork",
+                      artwork_edit: dict | None = None) -> AlignmentPreview:
     """Two rows of panels: photo and artwork with landmarks, both landmark sets; the photo warped to the
-    artwork's geometry, the artwork warped to the photo's, and a checkerboard of the aligned pair."""
+    artwork's geometry, the artwork warped to the photo's, and a checkerboard of the aligned pair.
+    `artwork_edit` (`topology.edit_landmarks`) corrects the artwork's landmarks as training will."""
     photo_rgb, art_rgb = load_image(photo), load_image(artwork)
     pf, af = largest_face(photo_rgb, photo_name), largest_face(art_rgb, artwork_name)
     pa, aa = align_face(photo_rgb, pf, size=size), align_face(art_rgb, af, size=size)
     pp, ap = topology.to_canonical(pa.points), topology.to_canonical(aa.points)
+    ap = topology.edit_landmarks(ap[None], artwork_edit, size)[0].astype(ap.dtype)
     photo_to_art = tps_warp(draw_grid(pa.image), pp, ap)
     art_to_photo = tps_warp(draw_grid(aa.image), ap, pp)
     top = [label(draw_landmarks(pa.image, pp, draw_box=False), "photo + landmarks"),

@@ -25,6 +25,7 @@ from core.errors import DatasetError, ImageLoadError, LandmarkError
 from core.images import load_image
 from core.preview import mean_template
 from core.templates import PHOTO_TEMPLATE
+from core.topology import edit_landmarks
 from core.tps import solve_tps, transform_points, warp_image
 
 STATUSES = ("ok", "override", "fitted", "excluded", "outlier")
@@ -107,7 +108,7 @@ class FaceSet:
                 "records": [r.to_dict() for r in self.records], "warnings": list(self.warnings)}
 
     def edited(self, edit: dict | None) -> "FaceSet":
-        """The same faces with `edit_landmarks` applied to their points (and so to the template)."""
+        """The same faces with `core.topology.edit_landmarks` applied to their points (and so to the template)."""
         return replace(self, points=edit_landmarks(self.points, edit, self.size)) if edit else self
 
     def subset(self, rows: Sequence[int]) -> "FaceSet":
@@ -139,56 +140,6 @@ def outlier_scores(points: np.ndarray, size: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- overrides
-
-
-LANDMARK_EDIT_UNITS: dict[str, list[list[str]]] = {
-    "eyes": [["right_eye", "right_iris"], ["left_eye", "left_iris"]],
-    "brows": [["right_brow"], ["left_brow"]],
-    "lips": [["lips_outer", "lips_inner"]],
-    **{g: [[g]] for g in topology.GROUPS},
-}
-"""Keys of a landmark edit: each names units of groups, each unit scaled about its own centre."""
-
-
-def parse_landmark_edit(edit: dict | None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Check a landmark edit {key: {"scale": s or [sx, sy], "shift": [dx, dy]}} -> (positions, scale, shift)
-    per unit, shift already mirrored for the subject's right side. Raises DatasetError naming the bad key."""
-    units = []
-    for key, spec in (edit or {}).items():
-        if key not in LANDMARK_EDIT_UNITS:
-            raise DatasetError(f"landmark edit: unknown group {key!r}; use one of {sorted(LANDMARK_EDIT_UNITS)}")
-        if not isinstance(spec, dict) or set(spec) - {"scale", "shift"}:
-            raise DatasetError(f"landmark edit {key!r}: expected {{\"scale\": [sx, sy], \"shift\": [dx, dy]}}, "
-                               f"got {spec!r}")
-        try:
-            scale = np.broadcast_to(np.asarray(spec.get("scale", 1.0), np.float64), (2,)).copy()
-            shift = np.broadcast_to(np.asarray(spec.get("shift", 0.0), np.float64), (2,)).copy()
-        except (TypeError, ValueError):
-            raise DatasetError(f"landmark edit {key!r}: scale and shift must be a number or two numbers, "
-                               f"got {spec!r}") from None
-        if not (np.isfinite(scale).all() and np.isfinite(shift).all()) or (scale <= 0).any() or (scale > 5).any():
-            raise DatasetError(f"landmark edit {key!r}: scale must be in (0, 5] and shift finite, got {spec!r}")
-        for groups in LANDMARK_EDIT_UNITS[key]:
-            sign = -1.0 if groups[0].startswith("right_") else 1.0  # subject's right is image left: mirror x
-            pos = np.concatenate([topology.GROUP_SLICES[g] for g in groups])
-            units.append((pos, scale, shift * np.array([sign, 1.0])))
-    return units
-
-
-def edit_landmarks(points: np.ndarray, edit: dict | None, size: int) -> np.ndarray:
-    """Scale and shift named landmark groups of every face: (N, 73, 2) aligned px -> a new (N, 73, 2).
-
-    A detector trained on human faces misplaces features that art draws at other proportions (MediaPipe puts a
-    human eye's lids inside an anime eye two to three times taller); one edit fixes the whole set. Each unit is
-    scaled by (sx, sy) about its own centre and moved by (dx, dy) in normalized units (the crop spans [-1, 1]),
-    dx pointing away from the midline for paired groups, so one edit stays left-right symmetric.
-    """
-    out = np.array(points, dtype=np.float32, copy=True)
-    for pos, scale, shift in parse_landmark_edit(edit):
-        unit = out[:, pos].astype(np.float64)
-        centre = unit.mean(axis=1, keepdims=True)
-        out[:, pos] = (centre + (unit - centre) * scale + shift * size / 2).astype(np.float32)
-    return out
 
 
 def load_overrides(path: str | Path | None) -> dict[str, dict]:

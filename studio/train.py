@@ -24,14 +24,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.errors import DatasetError, PortraitStudioError, StylePackageError, TrainingCancelled
+from core.errors import DatasetError, LandmarkError, PortraitStudioError, StylePackageError, TrainingCancelled
 from core.generator import Generator, GeneratorConfig
 from core.images import save_image
 from core.package import NAME_RE, StyleConfig, StylePackage
+from core.topology import parse_landmark_edit
 from studio import losses as L
 from studio.data import (PhotoPool, StyleSet, build_photo_pool, build_style_set, color_jitter, hflip,
-                         license_summary, parse_landmark_edit, random_tps, random_warp, sample_rows, seeded_generator,
-                         to_tensor, to_uint8, warp_to)
+                         license_summary, random_tps, random_warp, sample_rows, seeded_generator, to_tensor, to_uint8,
+                         warp_to)
 from studio.progress import CallbackList, Progress, TqdmCallback, TrainCallback
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class TrainConfig:
             raise bad(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         try:
             parse_landmark_edit(self.landmark_edit)
-        except DatasetError as exc:
+        except LandmarkError as exc:
             raise bad(str(exc)) from None
         try:
             GeneratorConfig.from_dict(self.generator)
@@ -670,7 +671,8 @@ def _export(trainer: Trainer, config: TrainConfig, out: Path, name: str, style: 
                 "resolution": config.size, "batch": config.batch, "grad_accum": config.grad_accum,
                 "wall_time_s": round(result.wall_s, 1), "hardware": hardware(), "no_tps": config.no_tps,
                 "loss_weights": dict(config.weights), "final_losses": result.losses,
-                "missing_landmarks": config.missing, "artwork_statuses": style.counts()}
+                "missing_landmarks": config.missing, "artwork_statuses": style.counts(),
+                "landmark_edit": dict(config.landmark_edit)}
     style_cfg = StyleConfig(name=name, resolution=config.size, description=(
         f"A portrait style learned from {len(style)} artworks with Portrait Studio's few-shot trainer"
         + (" (ablation: no TPS alignment)." if config.no_tps else ".")),

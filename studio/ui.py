@@ -761,8 +761,20 @@ def keypoint_legend() -> str:
 # --------------------------------------------------------------------------- alignment preview
 
 
+def geometry_edit(eyes: float | None = 1.0, mouth: float | None = 1.0) -> dict:
+    """The landmark edit of the page's geometry sliders (`core.topology.edit_landmarks`): eyes taller by `eyes`,
+    growing down from the detected upper lid (where the face mesh puts it on anime eyes), lips scaled by `mouth`."""
+    edit: dict[str, dict] = {}
+    if eyes and abs(float(eyes) - 1) > 1e-6:
+        edit["eyes"] = {"scale": [1.0, float(eyes)], "anchor": "top"}
+    if mouth and abs(float(mouth) - 1) > 1e-6:
+        edit["lips"] = {"scale": float(mouth)}
+    return edit
+
+
 @user_errors
-def alignment(session: StudioSession, artwork: str | None, photo: str | None):
+def alignment(session: StudioSession, artwork: str | None, photo: str | None, eyes: float = 1.0,
+              mouth: float = 1.0):
     from core.preview import alignment_preview
 
     if not session or not artwork or artwork not in session.files():
@@ -770,7 +782,7 @@ def alignment(session: StudioSession, artwork: str | None, photo: str | None):
     photos = {p.name: p for p in examples()}
     photo_path = photos.get(photo or "", examples()[0])
     return alignment_preview(photo_path, session.artworks / artwork, size=256, photo_name=photo_path.name,
-                             artwork_name=artwork).image
+                             artwork_name=artwork, artwork_edit=geometry_edit(eyes, mouth)).image
 
 
 # --------------------------------------------------------------------------- training jobs
@@ -884,12 +896,12 @@ def preset_overrides() -> dict[str, Any]:
     return data
 
 
-def train_config(preset: str, steps: int | None, size: int | None):
-    """The preset's TrainConfig with the page's steps and size, the app's cache folder, then the test-only
-    $PORTRAIT_TRAIN_PRESET_OVERRIDES (unknown keys are refused by TrainConfig)."""
+def train_config(preset: str, steps: int | None, size: int | None, landmark_edit: dict | None = None):
+    """The preset's TrainConfig with the page's steps, size and landmark edit, the app's cache folder, then the
+    test-only $PORTRAIT_TRAIN_PRESET_OVERRIDES (unknown keys are refused by TrainConfig)."""
     from studio.train import TrainConfig
 
-    changes: dict[str, Any] = {"cache_dir": str(work_dir() / "cache")}
+    changes: dict[str, Any] = {"cache_dir": str(work_dir() / "cache"), "landmark_edit": landmark_edit or {}}
     if steps:
         changes["steps"] = int(steps)
     if size:
@@ -912,7 +924,7 @@ def check_style_name(name: str) -> str:
 
 
 def start_training(session: StudioSession, name: str, preset: str, steps: int | None, size: int | None,
-                   jobs: JobManager = JOBS) -> Job:
+                   landmark_edit: dict | None = None, jobs: JobManager = JOBS) -> Job:
     """Check the inputs and start a training job on the session's artworks and the photo pool.
     PORTRAIT_TRAINING=0 (e.g. on a public Space) turns training off for every visitor."""
     if os.environ.get("PORTRAIT_TRAINING", "1").strip().lower() in ("0", "false", "off", "no"):
@@ -924,7 +936,7 @@ def start_training(session: StudioSession, name: str, preset: str, steps: int | 
     if not session or not session.files():
         raise DatasetError("upload the artworks of your style first (10-100 images of faces in one style)")
     name = check_style_name(name)
-    config = train_config(preset, steps, size)
+    config = train_config(preset, steps, size, landmark_edit)
     out = default_styles_dir() / name
     artworks = session.artworks
     overrides = session.overrides if session.overrides.is_file() else None
@@ -993,10 +1005,11 @@ def job_view(job: Job | None) -> tuple[str, np.ndarray | None, Any, str]:
 
 
 @user_errors
-def train_clicked(session: StudioSession, name: str, preset: str, steps: int, size: int):
+def train_clicked(session: StudioSession, name: str, preset: str, steps: int, size: int, eyes: float = 1.0,
+                  mouth: float = 1.0):
     """Outputs: progress, preview, loss plot, status, timer (activated)."""
     try:
-        job = start_training(session, name, preset, steps, size)
+        job = start_training(session, name, preset, steps, size, geometry_edit(eyes, mouth))
     except BusyError as exc:
         gr.Warning(str(exc))
         return (*job_view(JOBS.current()), gr.Timer(active=True))

@@ -305,6 +305,10 @@ class TestStudio:
         page.locator("#artworks input[type=file]").set_input_files(files)
         page.locator("#qa-gallery button.thumbnail-item").nth(3).wait_for()
         page.locator("#style-name textarea, #style-name input").first.fill("fresh-style")
+        page.get_by_text("4 · Alignment preview").click()
+        eyes = page.locator("#eye-height input[type=number]")
+        eyes.fill("1.5")
+        eyes.press("Tab")
         page.locator("#train").click()
         page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('installed')",
                                timeout=150_000)
@@ -312,6 +316,8 @@ class TestStudio:
             "#train-progress").inner_text()
         page.locator("#train-preview img").wait_for()
         assert (server["styles"] / "fresh-style" / "model.onnx").is_file()
+        card = json.loads((server["styles"] / "fresh-style" / "style.json").read_text())
+        assert card["training"]["landmark_edit"] == {"eyes": {"scale": [1.0, 1.5], "anchor": "top"}}
         screenshot(page, server["shots"] / "app_studio.png")
 
         open_tab(page, "Stylize")

@@ -17,6 +17,15 @@ class TestAlignmentPreview:
         d = preview.to_dict()
         assert len(d["photo"]["aligned_canonical"]) == topology.NUM_CANONICAL
 
+    def test_artwork_edit_moves_the_artwork_points_only(self, astronaut):
+        edit = {"eyes": {"scale": [1.0, 2.0], "anchor": "top"}}
+        plain = alignment_preview(astronaut, astronaut, size=128)
+        edited = alignment_preview(astronaut, astronaut, size=128, artwork_edit=edit)
+        np.testing.assert_allclose(edited.artwork_points, topology.edit_landmarks(plain.artwork_points[None], edit,
+                                                                                  128)[0], atol=1e-4)
+        np.testing.assert_array_equal(edited.photo_points, plain.photo_points)
+        assert not np.array_equal(edited.image, plain.image)
+
     def test_no_face_names_the_input(self, astronaut):
         blank = np.full((200, 200, 3), 90, np.uint8)
         with pytest.raises(NoFaceError, match="art.png"):

@@ -283,6 +283,8 @@ class TestLandmarkEditor:
         session, _ = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
         image = ui.alignment(session, "portrait_1.jpg", "astronaut.jpg")
         assert image.ndim == 3 and image.shape[1] > image.shape[0]
+        taller = ui.alignment(session, "portrait_1.jpg", "astronaut.jpg", 2.0, 1.0)  # the eye-height slider
+        assert taller.shape == image.shape and not np.array_equal(taller, image)
         with pytest.raises(gr.Error, match="upload artworks first"):
             ui.alignment(ui.StudioSession(), None, "astronaut.jpg")
 
@@ -376,6 +378,12 @@ class TestTrainingSettings:
         config = ui.train_config("quick", 40, 64)
         assert (config.steps, config.size, config.batch, config.weights["content"]) == (40, 64, 1, 0)
         assert config.cache_dir.startswith(str(ui.work_dir()))
+
+    def test_geometry_sliders_become_the_landmark_edit(self):
+        assert ui.geometry_edit(1.0, 1.0) == {} and ui.train_config("quick", 40, 64).landmark_edit == {}
+        edit = ui.geometry_edit(1.8, 0.6)
+        assert edit == {"eyes": {"scale": [1.0, 1.8], "anchor": "top"}, "lips": {"scale": 0.6}}
+        assert ui.train_config("quick", 40, 64, edit).landmark_edit == edit
 
     def test_page_defaults_match_the_presets(self):
         from studio.train import TrainConfig
