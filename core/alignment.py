@@ -60,6 +60,12 @@ def invert_affine(m: np.ndarray) -> np.ndarray:
     return np.concatenate([a_inv, -(a_inv @ m[:, 2])[:, None]], axis=1)
 
 
+def compose_affine(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
+    """The (2, 3) affine map x -> outer(inner(x))."""
+    outer, inner = np.asarray(outer, dtype=np.float64), np.asarray(inner, dtype=np.float64)
+    return np.concatenate([outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]], axis=1)
+
+
 def transform_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Apply a (2, 3) affine M to points (..., 2)."""
     m = np.asarray(m, dtype=np.float64)
@@ -88,10 +94,7 @@ def align_face(image: ImageSource, face_or_points, size: int = 256, margin: floa
     points = _check_points(getattr(face_or_points, "points", face_or_points))
     rgb = load_image(image)
     m = alignment_matrix(points, size, margin)
-    src, m_src = _prereduce(rgb, m, size)
-    crop = cv2.warpAffine(src, _to_cv(m_src), (size, size), flags=interpolation,
-                          borderMode=BORDERS[border], borderValue=(0, 0, 0))
-    return AlignedFace(crop, m, transform_points(points, m), size)
+    return AlignedFace(crop_image(rgb, m, size, interpolation, border), m, transform_points(points, m), size)
 
 
 def feather_mask(size: int, feather: float = 0.1) -> np.ndarray:
@@ -160,6 +163,62 @@ def paste_back(original: np.ndarray, crop: np.ndarray, m: np.ndarray, mask: np.n
     blended = cv2.blendLinear(colour, base, alpha, 1.0 - alpha)
     out[y0:y1, x0:x1] = np.rint(np.clip(blended, 0.0, 255.0)).astype(np.uint8)
     return out
+
+
+def displace(image: np.ndarray, m: np.ndarray, field: np.ndarray, coarse: int = 4) -> np.ndarray:
+    """Resample `image` (H, W, 3) by a smooth displacement field: out(X) = image(X + D(X)).
+
+    `field` (G, G, 2) holds sampling offsets in the coordinates of a frame that `m` (2, 3) maps the image into
+    (e.g. an extended crop frame); they are carried back to image pixels and shortened near the image border so
+    no pixel is sampled from outside. The offsets are resampled at 1/`coarse` resolution (they are smooth) and
+    interpolated. Pixels where the field is zero or that the frame does not cover come back unchanged, bit for bit.
+    """
+    image = np.asarray(image)
+    field = np.asarray(field, dtype=np.float32)
+    if field.ndim != 3 or field.shape[2] != 2:
+        raise ValueError(f"field must be (G, G, 2) offsets, got {field.shape}")
+    h, w = image.shape[:2]
+    out = image.copy()
+    # coarse grid node (i, j) sits on image pixel (x, y) = (coarse * j, coarse * i); the last node covers the edge
+    cw, ch = -(-(w - 1) // coarse) + 1, -(-(h - 1) // coarse) + 1
+    node_to_field = compose_affine(m, np.array([[coarse, 0.0, 0.5], [0.0, coarse, 0.5]]))  # node -> frame coords
+    node_to_field[:, 2] -= 0.5  # frame coords -> field index (cell centres)
+    offsets = cv2.warpAffine(field, node_to_field, (cw, ch), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                             borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    offsets = offsets @ np.linalg.inv(np.asarray(m, dtype=np.float64)[:, :2]).T.astype(np.float32)
+    moving = np.nonzero(np.abs(offsets).max(axis=2) > 1e-4)
+    if not len(moving[0]):
+        return out
+    # never sample beyond the image: a node's offset is at most half its distance to the border less one node
+    # spacing, so interpolated offsets stay inside too and vanish on the border pixels
+    xs, ys = np.arange(cw, dtype=np.float32) * coarse, np.arange(ch, dtype=np.float32) * coarse
+    border = np.minimum(np.minimum(xs, w - 1 - xs)[None, :], np.minimum(ys, h - 1 - ys)[:, None]) - coarse
+    length = np.sqrt((offsets ** 2).sum(axis=2))
+    offsets *= np.clip(0.5 * border / np.maximum(length, 1e-6), 0.0, 1.0)[..., None]
+    i0, i1 = max(moving[0].min() - 1, 0), min(moving[0].max() + 1, ch - 1)
+    j0, j1 = max(moving[1].min() - 1, 0), min(moving[1].max() + 1, cw - 1)
+    x0, x1, y0, y1 = j0 * coarse, min(j1 * coarse, w - 1) + 1, i0 * coarse, min(i1 * coarse, h - 1) + 1
+    sub = offsets[i0:i1 + 1, j0:j1 + 1]
+    fine = _node_upsample(sub, coarse)[:y1 - y0, :x1 - x0]
+    map_x = fine[..., 0] + np.arange(x0, x1, dtype=np.float32)[None, :]
+    map_y = fine[..., 1] + np.arange(y0, y1, dtype=np.float32)[:, None]
+    out[y0:y1, x0:x1] = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    return out
+
+
+def _node_upsample(nodes: np.ndarray, k: int) -> np.ndarray:
+    """Bilinear interpolation of values on nodes spaced k pixels apart (n, m, C) -> ((n-1)k+1, (m-1)k+1, C)."""
+    n, m = nodes.shape[:2]
+    return cv2.warpAffine(nodes, np.array([[1.0 / k, 0, 0], [0, 1.0 / k, 0]]), ((m - 1) * k + 1, (n - 1) * k + 1),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+
+
+def crop_image(image: np.ndarray, m: np.ndarray, size: int, interpolation: int = INTERPOLATION,
+               border: str = "reflect") -> np.ndarray:
+    """The (size, size) crop of `image` that `m` (original -> crop) defines, pre-reduced when it shrinks > 2x."""
+    src, m_src = _prereduce(np.asarray(image), np.asarray(m, dtype=np.float64), size)
+    return cv2.warpAffine(src, _to_cv(m_src), (size, size), flags=interpolation, borderMode=BORDERS[border],
+                          borderValue=(0, 0, 0))
 
 
 def _as_255(crop: np.ndarray) -> np.ndarray:

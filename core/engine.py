@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from core import topology
-from core.alignment import align_face, feather_mask, paste_back
+from core.alignment import align_face, compose_affine, crop_image, displace, feather_mask, paste_back
 from core.images import ImageSource, load_image
 from core.landmarks import Face, detect_faces
 from core.package import StylePackage, load_style
@@ -34,13 +34,19 @@ def crop_mask(size: int) -> np.ndarray:
     return mask
 
 
+def grown_head(oval: np.ndarray) -> np.ndarray:
+    """Face-oval points (K,2 px) grown by HEAD_SCALE about their centre and lifted towards the hairline."""
+    centre = oval.mean(0)
+    grown = (oval - centre) * HEAD_SCALE + centre
+    grown[:, 1] -= 0.08 * (grown[:, 1].max() - grown[:, 1].min())
+    return grown
+
+
 def head_mask(oval: np.ndarray, size: int, scale: int = 4) -> np.ndarray:
     """Soft (S,S) float32 mask of the head: the hull of the face-oval points (K,2 px, output geometry) grown by
     HEAD_SCALE about its centre and feathered, times the crop mask. Pasting only the head avoids a square halo.
     Drawn and blurred at 1/scale resolution, then upsampled: the mask is smooth, and this is 20x cheaper."""
-    centre = oval.mean(0)
-    grown = (oval - centre) * HEAD_SCALE + centre
-    grown[:, 1] -= 0.08 * (grown[:, 1].max() - grown[:, 1].min())  # lift towards the hairline
+    grown = grown_head(oval)
     small = max(size // scale, 8)
     mask = np.zeros((small, small), np.float32)
     hull = cv2.convexHull((grown * (small / size)).astype(np.float32))
@@ -63,9 +69,10 @@ class StylizeResult:
         return f"{len(self.faces)} face(s), {total:.0f} ms" + (f"; {self.message}" if self.message else "")
 
 
-def tps_remap(points: np.ndarray, template: np.ndarray, size: int, alpha: float, reg: float = 1e-3) -> np.ndarray:
-    """Sampling map (S,S,2) in pixels that moves `points` (N,2 px) to `template` (N,2 px), displacement
-    scaled by alpha: the numpy twin of core.tps.TemplateTPS, for cv2.remap without torch."""
+def tps_points(points: np.ndarray, template: np.ndarray, size: int, alpha: float, query: np.ndarray,
+               reg: float = 1e-3) -> np.ndarray:
+    """Where the warp that moves `points` (N,2 px) to `template` (N,2 px) samples each output position `query`
+    (K,2, continuous px), displacement scaled by alpha: the numpy twin of core.tps.TemplateTPS."""
     c = template / size * 2 - 1
     p = points / size * 2 - 1
     n = len(c)
@@ -81,11 +88,40 @@ def tps_remap(points: np.ndarray, template: np.ndarray, size: int, alpha: float,
     system[n, :n] = 1
     system[n + 1:, :n] = c.T
     weights = np.linalg.solve(system, np.concatenate([p, np.zeros((3, 2))]))
-    ys, xs = np.mgrid[0:size, 0:size]
-    grid = np.stack([(xs + 0.5) / size * 2 - 1, (ys + 0.5) / size * 2 - 1], -1).reshape(-1, 2)
-    feats = np.concatenate([kernel(grid, c), np.ones((len(grid), 1)), grid], 1)
-    mapped = grid + alpha * (feats @ weights - grid)
-    return ((mapped + 1) * size / 2 - 0.5).reshape(size, size, 2).astype(np.float32)
+    q = np.asarray(query, np.float64).reshape(-1, 2) / size * 2 - 1
+    feats = np.concatenate([kernel(q, c), np.ones((len(q), 1)), q], 1)
+    return (q + alpha * (feats @ weights - q) + 1) * size / 2
+
+
+def tps_remap(points: np.ndarray, template: np.ndarray, size: int, alpha: float, reg: float = 1e-3) -> np.ndarray:
+    """Sampling map (S,S,2) in OpenCV pixel indices for cv2.remap of a crop: `tps_points` at every pixel centre."""
+    ys, xs = np.mgrid[0:size, 0:size] + 0.5
+    mapped = tps_points(points, template, size, alpha, np.stack([xs, ys], -1), reg)
+    return (mapped - 0.5).reshape(size, size, 2).astype(np.float32)
+
+
+SURROUND_GRID = 48  # cells per side of the displacement field around a face (it is smooth)
+SURROUND_EXTENT = 0.5  # the field reaches this fraction of the crop size beyond each crop edge
+SURROUND_INNER, SURROUND_FALL = 0.12, 0.35  # full warp this far outside the head hull, then a fall to 0 (crop sizes)
+
+
+def surround_field(canonical: np.ndarray, template: np.ndarray, size: int, alpha: float,
+                   head: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The face warp carried into the hair and background around it: offsets (G,G,2) of the TPS, full within
+    SURROUND_INNER of the head polygon `head` (K,2 crop px) and fading smoothly to 0 before the field's edge,
+    on a grid spanning the crop +- SURROUND_EXTENT. Returns (field, M crop -> grid)."""
+    g, lo = SURROUND_GRID, -SURROUND_EXTENT * size
+    cell = (1 + 2 * SURROUND_EXTENT) * size / g
+    frame = np.array([[1 / cell, 0, -lo / cell], [0, 1 / cell, -lo / cell]])
+    centres = lo + (np.stack(np.meshgrid(np.arange(g), np.arange(g)), -1) + 0.5) * cell
+    offsets = tps_points(canonical, template, size, alpha, centres).reshape(g, g, 2) - centres
+    outside = np.full((g, g), 255, np.uint8)
+    hull = cv2.convexHull(((head - lo) / cell).astype(np.float32))
+    cv2.fillConvexPoly(outside, np.round(hull).astype(np.int32), 0)
+    dist = cv2.distanceTransform(outside, cv2.DIST_L2, 5) * cell / size
+    t = np.clip(1 - (dist - SURROUND_INNER) / SURROUND_FALL, 0, 1)
+    weight = t * t * (3 - 2 * t)
+    return (offsets * weight[..., None] / cell).astype(np.float32), frame
 
 
 def yaw(points: np.ndarray) -> float:
@@ -104,7 +140,8 @@ def turn_damping(points: np.ndarray, start: float = 0.1, stop: float = 0.4) -> f
 def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: float, strength: float,
                   background: np.ndarray | None = None) -> np.ndarray:
     """Align each face, stylize, blend with the identically warped original by `strength`, paste back
-    (adding back (1 - strength) of the photo detail the crop could not hold)."""
+    (adding back (1 - strength) of the photo detail the crop could not hold). Where the style changes the
+    face's geometry, the hair and background around it follow the same warp, so no outline is left twice."""
     size = runner.resolution
     template = (np.asarray(runner.package.config.template) + 1) * size / 2
     out = image if background is None else background
@@ -118,13 +155,18 @@ def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: f
         canonical = topology.to_canonical(a.points)
         geometry = canonical + alpha * (template - canonical)  # where the output's face outline lies
         mask = head_mask(geometry[oval], size)
+        if alpha > 0:
+            head = np.concatenate([grown_head(canonical[oval]), grown_head(geometry[oval])])
+            field, frame = surround_field(canonical, template, size, float(alpha), head)
+            out = displace(out, compose_affine(frame, a.matrix), field)
         if strength < 1:
             remap = tps_remap(canonical, template, size, alpha)
             warped = cv2.remap(a.image, remap[..., 0], remap[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
             s = np.clip(strength * s.astype(np.float32) + (1 - strength) * warped, 0, 255).astype(np.uint8)
         # below full strength the photo's own detail (finer than the crop holds) comes back in proportion
-        out = paste_back(out, s, a.matrix, mask=mask, interpolation=RESAMPLE,
-                         reference=a.image if strength < 1 else None, detail=1.0 - strength)
+        reference = crop_image(out, a.matrix, size, RESAMPLE) if strength < 1 else None
+        out = paste_back(out, s, a.matrix, mask=mask, interpolation=RESAMPLE, reference=reference,
+                         detail=1.0 - strength)
     return out
 
 

@@ -28,9 +28,10 @@ def astronaut() -> np.ndarray:
     return data.astronaut()
 
 
-def make_tiny_style(folder: Path, name: str = "tiny", resolution: int = 64, channels: int = 4, seed: int = 0):
-    """A real style package from a freshly initialised tiny generator, through the same save path trained
-    styles use."""
+def make_tiny_style(folder: Path, name: str = "tiny", resolution: int = 64, channels: int = 4, seed: int = 0,
+                    template: np.ndarray | None = None):
+    """A real style package from a freshly initialised tiny generator (style template: `template`, default the
+    photo template), through the same save path trained styles use."""
     import torch
 
     from core.export import save_style
@@ -38,7 +39,8 @@ def make_tiny_style(folder: Path, name: str = "tiny", resolution: int = 64, chan
     from core.package import StyleConfig
 
     torch.manual_seed(seed)
-    generator = Generator(GeneratorConfig(channels=channels, blocks=1))
+    generator = Generator(GeneratorConfig(channels=channels, blocks=1),
+                          None if template is None else torch.as_tensor(template, dtype=torch.float32))
     with torch.no_grad():  # a visible, deterministic effect: push the output towards a colour cast
         generator.to_rgb[0].bias.add_(torch.tensor([0.6, -0.3, 0.2]).repeat_interleave(4))
     preview = np.zeros((resolution, 2 * resolution, 3), np.uint8)

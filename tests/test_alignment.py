@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.alignment import (AlignedFace, align_face, alignment_matrix, feather_mask, invert_affine,
-                            paste_back, transform_points)
+from core.alignment import (AlignedFace, align_face, alignment_matrix, compose_affine, crop_image, displace,
+                            feather_mask, invert_affine, paste_back, transform_points)
 from core.errors import LandmarkError
 from core.landmarks import Face, FaceDetector
 from core.topology import GROUPS, to_canonical
@@ -254,3 +254,56 @@ class TestPasteBack:
             paste_back(astronaut, np.zeros((64, 64, 3), np.uint8), m, mask=np.ones((32, 32)))
         with pytest.raises(ValueError, match="255"):
             paste_back(astronaut, np.full((64, 64, 3), 200.0), m)
+
+
+class TestComposeAffine:
+    def test_equals_applying_both(self):
+        rng = np.random.default_rng(0)
+        outer, inner = rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+        pts = rng.normal(size=(5, 2))
+        np.testing.assert_allclose(transform_points(pts, compose_affine(outer, inner)),
+                                   transform_points(transform_points(pts, inner), outer), atol=1e-12)
+
+
+class TestCropImage:
+    def test_is_the_aligned_crop(self, astronaut, astro_face):
+        aligned = align_face(astronaut, astro_face, size=128)
+        np.testing.assert_array_equal(crop_image(astronaut, aligned.matrix, 128), aligned.image)
+
+
+class TestDisplace:
+    IDENTITY = np.array([[1.0, 0, 0], [0, 1.0, 0]])
+
+    def test_zero_field_is_exact(self, astronaut):
+        out = displace(astronaut, self.IDENTITY, np.zeros((512, 512, 2), np.float32))
+        np.testing.assert_array_equal(out, astronaut)
+        assert out is not astronaut
+
+    def test_constant_field_shifts_the_interior(self, astronaut):
+        field = np.zeros((512, 512, 2), np.float32)
+        field[...] = (3, -2)
+        out = displace(astronaut, self.IDENTITY, field)
+        np.testing.assert_array_equal(out[20:-20, 20:-20], astronaut[18:-22, 23:-17])
+
+    def test_offsets_scale_from_the_frame_to_image_pixels(self, astronaut):
+        half = np.array([[0.5, 0, 0], [0, 0.5, 0]])  # the frame has half the image's resolution
+        field = np.zeros((256, 256, 2), np.float32)
+        field[..., 0] = 2  # 2 frame units = 4 image pixels
+        out = displace(astronaut, half, field)
+        np.testing.assert_array_equal(out[20:-20, 20:-20], astronaut[20:-20, 24:-16])
+
+    def test_outside_the_frame_and_on_the_border_unchanged(self, astronaut):
+        frame = np.array([[1.0, 0, -100], [0, 1.0, -100]])  # the frame covers image pixels 100..299
+        field = np.full((200, 200, 2), 40.0, np.float32)
+        out = displace(astronaut, frame, field)
+        outside = np.ones(astronaut.shape[:2], bool)
+        outside[96:304, 96:304] = False
+        np.testing.assert_array_equal(out[outside], astronaut[outside])
+        assert np.abs(out[150:250, 150:250].astype(int) - astronaut[150:250, 150:250]).mean() > 5
+        whole = displace(astronaut, self.IDENTITY, np.full((512, 512, 2), 40.0, np.float32))
+        np.testing.assert_array_equal(whole[0], astronaut[0])  # offsets vanish at the image border
+        np.testing.assert_array_equal(whole[:, -1], astronaut[:, -1])
+
+    def test_bad_field(self, astronaut):
+        with pytest.raises(ValueError, match="offsets"):
+            displace(astronaut, self.IDENTITY, np.zeros((8, 8, 3)))

@@ -3,8 +3,19 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from core.engine import stylize, stylize_tiles, tps_remap
+from core import topology
+from core.engine import grown_head, stylize, stylize_tiles, surround_field, tps_points, tps_remap
 from core.runtime import get_runner
+from core.templates import PHOTO_TEMPLATE
+
+
+@pytest.fixture(scope="module")
+def small_face_style(tmp_path_factory):
+    """A tiny style whose template shrinks the face to 80 % about its centre: a strong geometry change."""
+    from tests.conftest import make_tiny_style
+
+    template = np.asarray(PHOTO_TEMPLATE) * 0.8
+    return make_tiny_style(tmp_path_factory.mktemp("geometry"), name="small-face", template=template)
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +103,50 @@ class TestStylizeTiles:
         mesh = np.full((1, topology.NUM_MESH_POINTS, 2), r / 2, np.float32)
         first = runner(image[None, :, :r], mesh, 0.0)[0]
         assert np.abs(out[:, : r - 16].astype(int) - first[:, : r - 16]).max() <= 1
+
+
+class TestSurroundGeometry:
+    def test_hair_and_background_follow_the_face(self, astronaut, small_face_style):
+        """At strength 0 the pasted head is the photo warped to the template; the surroundings must carry the
+        same warp, so the composite has no seam: it equals the photo with the face warp spread around it."""
+        from core.alignment import align_face, compose_affine, displace
+        from core.landmarks import detect_faces
+
+        face = detect_faces(astronaut)[0]
+        out = stylize(astronaut, small_face_style, strength=0.0, alpha=1.0, faces=[face]).image
+        a = align_face(astronaut, face, size=64)
+        canonical = topology.to_canonical(a.points)
+        template = (np.asarray(small_face_style.config.template) + 1) * 32
+        oval = canonical[topology.GROUP_SLICES["face_oval"]]
+        head = np.concatenate([grown_head(oval), grown_head(template[topology.GROUP_SLICES["face_oval"]])])
+        field, frame = surround_field(canonical, template, 64, 1.0, head)
+        spread = displace(astronaut, compose_affine(frame, a.matrix), field)
+        x0, y0, x1, y1 = np.round(face.box).astype(int)
+        pad = (x1 - x0) // 2
+        region = (slice(max(y0 - pad, 0), y1 + pad), slice(max(x0 - pad, 0), x1 + pad))
+        seam = np.abs(out[region].astype(int) - spread[region]).mean()
+        moved = np.abs(spread[region].astype(int) - astronaut[region]).mean()
+        assert moved > 10 and seam < 0.25 * moved
+        np.testing.assert_array_equal(out[-40:], astronaut[-40:])  # far away nothing moves
+
+    def test_no_geometry_no_movement(self, astronaut, small_face_style):
+        out = stylize(astronaut, small_face_style, strength=0.0, alpha=0.0).image
+        np.testing.assert_array_equal(out, astronaut)
+
+    def test_field_is_the_warp_near_the_head_and_zero_at_its_edge(self):
+        template = (np.asarray(PHOTO_TEMPLATE) + 1) * 128
+        canonical = template + np.random.default_rng(0).normal(0, 4, template.shape)
+        head = grown_head(canonical[topology.GROUP_SLICES["face_oval"]])
+        field, frame = surround_field(canonical, template, 256, 1.0, head)
+        g = field.shape[0]
+        cell = 1 / frame[0, 0]
+        centre = np.array([g // 2, g // 2])  # the crop centre: inside the head
+        at = (centre + 0.5) * cell + frame[0, 2] * -cell
+        expected = (tps_points(canonical, template, 256, 1.0, at[None]) - at) / cell
+        np.testing.assert_allclose(field[centre[1], centre[0]], expected[0], atol=1e-4)
+        assert np.abs(field[0]).max() == 0 and np.abs(field[:, -1]).max() == 0
+        still, _ = surround_field(template, template, 256, 1.0, head)
+        assert np.abs(still).max() < 1e-6
 
 
 class TestTpsRemap:
