@@ -56,8 +56,16 @@ def alignment_matrix(points: np.ndarray, size: int = 256, margin: float = 1.0) -
 def invert_affine(m: np.ndarray) -> np.ndarray:
     """Inverse of a (2, 3) affine matrix."""
     m = np.asarray(m, dtype=np.float64)
-    a_inv = np.linalg.inv(m[:, :2])
+    a_inv = _inverse_2x2(m[:, :2])
     return np.concatenate([a_inv, -(a_inv @ m[:, 2])[:, None]], axis=1)
+
+
+def _inverse_2x2(a: np.ndarray) -> np.ndarray:
+    """Closed-form inverse of a 2x2 matrix (LAPACK's took milliseconds on a busy machine; this is per frame)."""
+    det = a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0]
+    if not abs(det) > 1e-300:
+        raise np.linalg.LinAlgError("singular matrix")
+    return np.array([[a[1, 1], -a[0, 1]], [-a[1, 0], a[0, 0]]]) / det
 
 
 def compose_affine(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
@@ -165,7 +173,7 @@ def paste_back(original: np.ndarray, crop: np.ndarray, m: np.ndarray, mask: np.n
     return out
 
 
-def displace(image: np.ndarray, m: np.ndarray, field: np.ndarray, coarse: int = 4) -> np.ndarray:
+def displace(image: np.ndarray, m: np.ndarray, field: np.ndarray, coarse: int = 8) -> np.ndarray:
     """Resample `image` (H, W, 3) by a smooth displacement field: out(X) = image(X + D(X)).
 
     `field` (G, G, 2) holds sampling offsets in the coordinates of a frame that `m` (2, 3) maps the image into
@@ -185,7 +193,7 @@ def displace(image: np.ndarray, m: np.ndarray, field: np.ndarray, coarse: int = 
     node_to_field[:, 2] -= 0.5  # frame coords -> field index (cell centres)
     offsets = cv2.warpAffine(field, node_to_field, (cw, ch), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    offsets = offsets @ np.linalg.inv(np.asarray(m, dtype=np.float64)[:, :2]).T.astype(np.float32)
+    offsets = offsets @ _inverse_2x2(np.asarray(m, dtype=np.float64)[:, :2]).T.astype(np.float32)
     moving = np.nonzero(np.abs(offsets).max(axis=2) > 1e-4)
     if not len(moving[0]):
         return out
@@ -199,10 +207,10 @@ def displace(image: np.ndarray, m: np.ndarray, field: np.ndarray, coarse: int = 
     j0, j1 = max(moving[1].min() - 1, 0), min(moving[1].max() + 1, cw - 1)
     x0, x1, y0, y1 = j0 * coarse, min(j1 * coarse, w - 1) + 1, i0 * coarse, min(i1 * coarse, h - 1) + 1
     sub = offsets[i0:i1 + 1, j0:j1 + 1]
-    fine = _node_upsample(sub, coarse)[:y1 - y0, :x1 - x0]
-    map_x = fine[..., 0] + np.arange(x0, x1, dtype=np.float32)[None, :]
-    map_y = fine[..., 1] + np.arange(y0, y1, dtype=np.float32)[:, None]
-    out[y0:y1, x0:x1] = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    sub[..., 0] += xs[None, j0:j1 + 1]  # absolute sampling positions: node positions interpolate exactly
+    sub[..., 1] += ys[i0:i1 + 1, None]
+    maps = _node_upsample(sub, coarse)[:y1 - y0, :x1 - x0]
+    out[y0:y1, x0:x1] = cv2.remap(image, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
     return out
 
 

@@ -69,27 +69,38 @@ class StylizeResult:
         return f"{len(self.faces)} face(s), {total:.0f} ms" + (f"; {self.message}" if self.message else "")
 
 
-def tps_points(points: np.ndarray, template: np.ndarray, size: int, alpha: float, query: np.ndarray,
-               reg: float = 1e-3) -> np.ndarray:
-    """Where the warp that moves `points` (N,2 px) to `template` (N,2 px) samples each output position `query`
-    (K,2, continuous px), displacement scaled by alpha: the numpy twin of core.tps.TemplateTPS."""
-    c = template / size * 2 - 1
-    p = points / size * 2 - 1
-    n = len(c)
+def _kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """TPS radial basis r^2 log r^2 between point sets (K,2) and (N,2)."""
+    r2 = np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
+    return r2 * np.log(np.maximum(r2, 1e-300))  # 0 where r2 is 0
 
-    def kernel(a, b):
-        r2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
-        return np.where(r2 > 0, r2 * np.log(np.maximum(r2, 1e-300)), 0.0)
 
+@lru_cache(maxsize=16)
+def _tps_inverse(template: bytes, n: int, reg: float) -> np.ndarray:
+    """Inverse of the TPS system of a style template ((N,2) normalized, as bytes): one per style, so each frame
+    costs a small product instead of a solve (LAPACK on a busy machine took 25 ms for this 76x76 system)."""
+    c = np.frombuffer(template, np.float64).reshape(n, 2)
     system = np.zeros((n + 3, n + 3))
-    system[:n, :n] = kernel(c, c) + reg * np.eye(n)
+    system[:n, :n] = _kernel(c, c) + reg * np.eye(n)
     system[:n, n] = 1
     system[:n, n + 1:] = c
     system[n, :n] = 1
     system[n + 1:, :n] = c.T
-    weights = np.linalg.solve(system, np.concatenate([p, np.zeros((3, 2))]))
+    inverse = np.linalg.inv(system)
+    inverse.setflags(write=False)
+    return inverse
+
+
+def tps_points(points: np.ndarray, template: np.ndarray, size: int, alpha: float, query: np.ndarray,
+               reg: float = 1e-3) -> np.ndarray:
+    """Where the warp that moves `points` (N,2 px) to `template` (N,2 px) samples each output position `query`
+    (K,2, continuous px), displacement scaled by alpha: the numpy twin of core.tps.TemplateTPS."""
+    c = np.ascontiguousarray(template, np.float64) / size * 2 - 1
+    p = np.asarray(points, np.float64) / size * 2 - 1
+    n = len(c)
+    weights = _tps_inverse(c.tobytes(), n, float(reg)) @ np.concatenate([p, np.zeros((3, 2))])
     q = np.asarray(query, np.float64).reshape(-1, 2) / size * 2 - 1
-    feats = np.concatenate([kernel(q, c), np.ones((len(q), 1)), q], 1)
+    feats = np.concatenate([_kernel(q, c), np.ones((len(q), 1)), q], 1)
     return (q + alpha * (feats @ weights - q) + 1) * size / 2
 
 
