@@ -193,7 +193,8 @@ def displace(image: np.ndarray, m: np.ndarray, field: np.ndarray, coarse: int = 
     node_to_field[:, 2] -= 0.5  # frame coords -> field index (cell centres)
     offsets = cv2.warpAffine(field, node_to_field, (cw, ch), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    offsets = offsets @ _inverse_2x2(np.asarray(m, dtype=np.float64)[:, :2]).T.astype(np.float32)
+    inv = _inverse_2x2(np.asarray(m, dtype=np.float64)[:, :2]).astype(np.float32)
+    offsets = offsets[..., 0, None] * inv[:, 0] + offsets[..., 1, None] * inv[:, 1]  # elementwise: no BLAS threads
     moving = np.nonzero(np.abs(offsets).max(axis=2) > 1e-4)
     if not len(moving[0]):
         return out

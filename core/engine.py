@@ -71,14 +71,15 @@ class StylizeResult:
 
 def _kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """TPS radial basis r^2 log r^2 between point sets (K,2) and (N,2)."""
-    r2 = np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
+    dx = a[:, 0, None] - b[None, :, 0]
+    dy = a[:, 1, None] - b[None, :, 1]
+    r2 = dx * dx + dy * dy
     return r2 * np.log(np.maximum(r2, 1e-300))  # 0 where r2 is 0
 
 
 @lru_cache(maxsize=16)
 def _tps_inverse(template: bytes, n: int, reg: float) -> np.ndarray:
-    """Inverse of the TPS system of a style template ((N,2) normalized, as bytes): one per style, so each frame
-    costs a small product instead of a solve (LAPACK on a busy machine took 25 ms for this 76x76 system)."""
+    """Inverse of the TPS system of a style template ((N,2) normalized, as bytes): computed once per style."""
     c = np.frombuffer(template, np.float64).reshape(n, 2)
     system = np.zeros((n + 3, n + 3))
     system[:n, :n] = _kernel(c, c) + reg * np.eye(n)
@@ -94,21 +95,35 @@ def _tps_inverse(template: bytes, n: int, reg: float) -> np.ndarray:
 def tps_points(points: np.ndarray, template: np.ndarray, size: int, alpha: float, query: np.ndarray,
                reg: float = 1e-3) -> np.ndarray:
     """Where the warp that moves `points` (N,2 px) to `template` (N,2 px) samples each output position `query`
-    (K,2, continuous px), displacement scaled by alpha: the numpy twin of core.tps.TemplateTPS."""
+    (K,2, continuous px), displacement scaled by alpha: the numpy twin of core.tps.TemplateTPS.
+    Products are einsum, not BLAS: OpenBLAS worker threads left spinning after each frame slowed the ONNX
+    Runtime run that follows by several ms on 2 cores."""
     c = np.ascontiguousarray(template, np.float64) / size * 2 - 1
     p = np.asarray(points, np.float64) / size * 2 - 1
     n = len(c)
-    weights = _tps_inverse(c.tobytes(), n, float(reg)) @ np.concatenate([p, np.zeros((3, 2))])
+    weights = np.einsum("ij,jk->ik", _tps_inverse(c.tobytes(), n, float(reg)), np.concatenate([p, np.zeros((3, 2))]))
     q = np.asarray(query, np.float64).reshape(-1, 2) / size * 2 - 1
-    feats = np.concatenate([_kernel(q, c), np.ones((len(q), 1)), q], 1)
-    return (q + alpha * (feats @ weights - q) + 1) * size / 2
+    mapped = np.einsum("kn,nd->kd", _kernel(q, c), weights[:n]) + weights[n]
+    mapped += np.einsum("kj,jd->kd", q, weights[n + 1:])
+    return (q + alpha * (mapped - q) + 1) * size / 2
+
+
+TPS_NODES = 129  # tps_remap evaluates the TPS on at most this many nodes per side and interpolates (it is smooth)
 
 
 def tps_remap(points: np.ndarray, template: np.ndarray, size: int, alpha: float, reg: float = 1e-3) -> np.ndarray:
-    """Sampling map (S,S,2) in OpenCV pixel indices for cv2.remap of a crop: `tps_points` at every pixel centre."""
-    ys, xs = np.mgrid[0:size, 0:size] + 0.5
-    mapped = tps_points(points, template, size, alpha, np.stack([xs, ys], -1), reg)
-    return (mapped - 0.5).reshape(size, size, 2).astype(np.float32)
+    """Sampling map (S,S,2) in OpenCV pixel indices for cv2.remap of a crop: `tps_points` at every pixel centre
+    (exact up to TPS_NODES px, bilinear between evenly spaced nodes above)."""
+    nodes = min(size, TPS_NODES)
+    at = np.linspace(0, size - 1, nodes)  # pixel indices of the nodes; the last one on the last pixel
+    ys, xs = np.meshgrid(at, at, indexing="ij")
+    mapped = tps_points(points, template, size, alpha, np.stack([xs, ys], -1) + 0.5, reg) - 0.5
+    grid = mapped.reshape(nodes, nodes, 2).astype(np.float32)
+    if nodes == size:
+        return grid
+    k = (nodes - 1) / (size - 1)  # pixel index -> node index
+    return cv2.warpAffine(grid, np.array([[k, 0, 0], [0, k, 0]]), (size, size),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
 
 SURROUND_GRID = 48  # cells per side of the displacement field around a face (it is smooth)

@@ -170,6 +170,15 @@ class TestTpsRemap:
         assert np.abs(norm_to_pixel(grid, 32, 32) - 0.5 - remap).max() < 1e-3
 
 
+    def test_large_crops_interpolate_the_exact_map(self):
+        template = (np.asarray(PHOTO_TEMPLATE) + 1) * 256  # a photo's landmarks: a smooth change of shape
+        points = (template - 256) * [0.9, 1.1] + 256 + 12 * np.sin(template[:, ::-1] / 90)
+        remap = tps_remap(points, template, 512, 1.0)
+        ys, xs = np.mgrid[0:512:7, 0:512:7]
+        exact = tps_points(points, template, 512, 1.0, np.stack([xs, ys], -1) + 0.5) - 0.5
+        assert np.abs(remap[ys, xs].reshape(-1, 2) - exact).max() < 0.1  # a tenth of a pixel
+
+
 class TestTurnDamping:
     def test_frontal_keeps_alpha_turned_loses_it(self, astronaut):
         from core.engine import turn_damping, yaw
