@@ -37,15 +37,28 @@ OUT = ROOT / "runs" / "efficiency"
 TEST = 48  # held-out photos scored per run
 
 
+def engine_alphas(package, points: np.ndarray) -> np.ndarray:
+    """The geometry strength the engine would use per face: the style's default alpha times `turn_damping`
+    (strongly turned faces keep their own geometry), from canonical points (N,73,2)."""
+    from core import topology
+    from core.engine import turn_damping
+
+    mesh = np.zeros((len(points), topology.NUM_MESH_POINTS, 2))
+    mesh[:, topology.CANONICAL_INDICES] = points
+    return np.array([package.config.alpha_default * turn_damping(m) for m in mesh], np.float32)
+
+
 def stylize_aligned(package, images: np.ndarray, points: np.ndarray, size: int) -> np.ndarray:
-    """Run a package's generator on aligned faces (N,S,S,3) with canonical points (N,73,2) px."""
+    """Run a package's generator on aligned faces (N,S,S,3) with canonical points (N,73,2) px, at the engine's
+    per-face alpha (`engine_alphas`)."""
     gen = load_generator(package)
+    alphas = torch.from_numpy(engine_alphas(package, points))
     out = []
     with torch.no_grad():
         for i in range(0, len(images), 8):
             x = torch.from_numpy(images[i:i + 8]).permute(0, 3, 1, 2).float() / 127.5 - 1
             p = torch.from_numpy(points[i:i + 8]).float() / size * 2 - 1
-            y = gen(x, p, 1.0)
+            y = gen(x, p, alphas[i:i + 8])
             out.append(((y.permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8))
     return np.concatenate(out)
 
@@ -98,11 +111,50 @@ def run(args) -> None:
                            photo_pool=pool, resume=(folder / "run").exists(), overwrite=True)
             outputs = stylize_aligned(result.package, test.images, test.points, args.size)
             record = {"task": args.task, "count": count, "tps": tps, "steps": args.steps, "size": args.size,
+                      "scoring": "engine alpha (turn damping)",
                       "batch": args.batch, "set": extra, "wall_s": round(time.perf_counter() - t0, 1),
                       "s_per_step": round(result.wall_s / max(result.steps, 1), 3), "hardware": hardware(),
                       **score(args.task, outputs, reference)}
             (folder / "result.json").write_text(json.dumps(record, indent=2) + "\n")
             print(json.dumps(record), flush=True)
+
+
+def example_grid(task: str, out: Path, count: int, path: Path, rows: int = 6) -> None:
+    """Held-out test faces: photo | reference (painter: its ground truth) | TPS arm | no-TPS arm, at `count`."""
+    from core.images import save_image
+    from core.package import load_style
+
+    _, _, test, reference = datasets(task, json.loads((out / task / f"{count:03d}-tps" / "result.json")
+                                                      .read_text())["size"])
+    pick = np.linspace(0, len(test) - 1, rows).round().astype(int)
+    columns = [test.images[pick], reference[pick] if task == "painter" else reference[:rows]]
+    for arm in ("tps", "notps"):
+        package = load_style(out / task / f"{count:03d}-{arm}" / "package")
+        columns.append(stylize_aligned(package, test.images[pick], test.points[pick], test.size))
+    s = test.size
+    grid = np.full((rows * (s + 2), len(columns) * (s + 2), 3), 255, np.uint8)
+    for c, images in enumerate(columns):
+        for r, image in enumerate(images):
+            grid[r * (s + 2):r * (s + 2) + s, c * (s + 2):c * (s + 2) + s] = image
+    save_image(path, grid)
+    print("wrote", path)
+
+
+def rescore(task: str, out: Path) -> None:
+    """Score every finished run of `task` again from its package (after a change to the scoring)."""
+    folders = sorted((out / task).glob("*/result.json"))
+    if not folders:
+        return
+    size = json.loads(folders[0].read_text())["size"]
+    _, _, test, reference = datasets(task, size)
+    from core.package import load_style
+
+    for path in folders:
+        record = json.loads(path.read_text())
+        outputs = stylize_aligned(load_style(path.parent / "package"), test.images, test.points, size)
+        record.update(score(task, outputs, reference), scoring="engine alpha (turn damping)")
+        path.write_text(json.dumps(record, indent=2) + "\n")
+        print(path.parent.name, record["value"], flush=True)
 
 
 def report(out: Path, plot: Path) -> None:
@@ -147,9 +199,16 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=OUT, help="folder of the runs (default runs/efficiency)")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "data_efficiency.png")
     ap.add_argument("--report", action="store_true")
+    ap.add_argument("--grid", type=Path, help="with --task: write photo | reference | TPS | no-TPS for test faces")
+    ap.add_argument("--grid-count", type=int, default=100, help="the artwork count whose runs the grid shows")
+    ap.add_argument("--rescore", action="store_true", help="with --task: score the finished runs again")
     args = ap.parse_args()
     if args.report:
         report(args.out, args.plot)
+    elif args.task and args.rescore:
+        rescore(args.task, args.out)
+    elif args.task and args.grid:
+        example_grid(args.task, args.out, args.grid_count, args.grid)
     elif args.task:
         run(args)
     else:
