@@ -227,17 +227,17 @@ def build_demo() -> gr.Blocks:
                     push_result = gr.Markdown()
 
         # ---------------------------------------------------------------- wiring: styles
-        refresh_outputs = [gallery, style_names, selected, card, card_preview, files, empty, alpha, push_style]
+        refresh_outputs = [gallery, style_names, selected, card, card_preview, files, empty, alpha, mode, push_style]
         stylize_event = dict(fn=ui.stylize_photo, inputs=[photo, selected, alpha, strength, mode],
                              outputs=[result, facts, download], concurrency_id="stylize", concurrency_limit=1,
                              trigger_mode="always_last", show_progress="minimal")
         demo.load(ui.refresh_styles, [selected], refresh_outputs, show_progress="hidden")
         refresh.click(ui.refresh_styles, [selected], refresh_outputs)
         styles_version.change(ui.refresh_styles, [selected], refresh_outputs, show_progress="hidden")
-        gallery.select(ui.select_style, [style_names], [selected, card, card_preview, files, alpha],
+        gallery.select(ui.select_style, [style_names], [selected, card, card_preview, files, alpha, mode],
                        show_progress="hidden").then(**stylize_event)
-        gr.on([photo.change, mode.change, alpha.release, strength.release], **stylize_event)
-        cam.stream(ui.stylize_live, [cam, selected, alpha, strength], [live], stream_every=0.2, time_limit=120,
+        gr.on([photo.change, mode.input, alpha.release, strength.release], **stylize_event)
+        cam.stream(ui.stylize_live, [cam, selected, alpha, strength, mode], [live], stream_every=0.2, time_limit=120,
                    concurrency_limit=2, concurrency_id="live", show_progress="hidden")
 
         # ---------------------------------------------------------------- wiring: studio

@@ -15,10 +15,10 @@ from core import topology
 from core.alignment import align_face, compose_affine, crop_image, displace, feather_mask, paste_back
 from core.images import ImageSource, load_image
 from core.landmarks import Face, detect_faces
-from core.package import StylePackage, load_style
+from core.package import STYLIZE_MODES, StylePackage, load_style
 from core.runtime import Runner, get_runner
 
-MODES = ("face", "full")
+MODES = STYLIZE_MODES
 RESAMPLE = cv2.INTER_LINEAR  # crops are resampled once each way; Lanczos costs 10x for no visible gain here
 
 
@@ -163,6 +163,27 @@ def turn_damping(points: np.ndarray, start: float = 0.1, stop: float = 0.4) -> f
     return float(np.clip(1 - (abs(yaw(points)) - start) / (stop - start), 0.0, 1.0))
 
 
+EYE_LIDS = ((159, 145, 33, 133), (386, 374, 362, 263))  # upper lid, lower lid, corner, corner per eye
+
+
+def eye_aperture(points: np.ndarray) -> float:
+    """Mean lid gap over eye width of both eyes from mesh landmarks (478,2): about 0.32 for open eyes in
+    frontal photos (median of 289 fsxl faces; 5th percentile 0.22), under 0.12 when closed or looking down."""
+    return float(np.mean([np.hypot(*(points[u] - points[d])) / max(np.hypot(*(points[a] - points[b])), 1e-6)
+                          for u, d, a, b in EYE_LIDS]))
+
+
+def eye_damping(points: np.ndarray, start: float = 0.10, stop: float = 0.20) -> float:
+    """Geometry-strength factor: 1 for open eyes, fading to 0 for closed or downcast ones, where the warp to
+    the template's open eyes would stretch the lid line into two dark holes."""
+    return float(np.clip((eye_aperture(points) - start) / (stop - start), 0.0, 1.0))
+
+
+def geometry_damping(points: np.ndarray) -> float:
+    """The factor the engine multiplies a face's alpha by: head turns and closed eyes keep their own geometry."""
+    return turn_damping(points) * eye_damping(points)
+
+
 def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: float, strength: float,
                   background: np.ndarray | None = None) -> np.ndarray:
     """Align each face, stylize, blend with the identically warped original by `strength`, paste back
@@ -174,7 +195,7 @@ def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: f
     if not faces:
         return out.copy()
     aligned = [align_face(image, f, size=size, interpolation=RESAMPLE) for f in faces]
-    alphas = np.array([alpha * turn_damping(a.points) for a in aligned], np.float32)
+    alphas = np.array([alpha * geometry_damping(a.points) for a in aligned], np.float32)
     stylized = runner(np.stack([a.image for a in aligned]), np.stack([a.points for a in aligned]), alphas)
     oval = topology.GROUP_SLICES["face_oval"]
     for a, s, alpha in zip(aligned, stylized, alphas):
@@ -225,21 +246,22 @@ def stylize_tiles(image: np.ndarray, runner: Runner, strength: float = 1.0, over
 
 
 def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | None = None, strength: float = 1.0,
-            mode: str = "face", max_side: int | None = 2048, backend: str = "onnx", variant: str = "fp32",
+            mode: str | None = None, max_side: int | None = 2048, backend: str = "onnx", variant: str = "fp32",
             faces: list[Face] | None = None, max_faces: int = 8) -> StylizeResult:
     """Stylize every face in a photo (mode "face") or the whole picture with faces on top (mode "full").
 
-    alpha: geometry strength (default: the style's); strength: 0 original .. 1 fully stylized;
+    alpha: geometry strength and mode (default: the style's); strength: 0 original .. 1 fully stylized;
     max_side: downscale larger inputs first (None keeps the size). No face in "face" mode returns the
     original with a message, never an exception.
     """
-    if mode not in MODES:
+    if mode is not None and mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if not 0 <= strength <= 1:
         raise ValueError(f"style strength must be in [0, 1], got {strength}")
     timings = {}
     t0 = time.perf_counter()
     package = style if isinstance(style, StylePackage) else load_style(style)
+    mode = mode or package.config.mode_default
     runner = get_runner(package, backend=backend, variant=variant)
     rgb = load_image(image)
     if max_side and max(rgb.shape[:2]) > max_side:

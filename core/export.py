@@ -142,8 +142,11 @@ def mobile_spec(config: StyleConfig) -> dict:
                           "range": [0, r], "note": "MediaPipe Face Mesh (refine_landmarks) x, y in pixels of "
                           "the aligned face; only `landmark_indices` are read"},
             "alpha": {"shape": ["batch"], "dtype": "float32", "range": [0.0, 3.0], "default": config.alpha_default,
-                      "note": "geometry strength: 0 keeps the photo's geometry, 1 the style's, >1 exaggerates"},
+                      "note": "geometry strength: 0 keeps the photo's geometry, 1 the style's, >1 exaggerates; "
+                      "scale it down for turned heads and closed eyes (core/engine.py geometry_damping)"},
         },
+        "mode": {"default": config.mode_default, "note": "face: stylize the aligned faces only; full: also the "
+                 "whole frame in overlapping tiles (landmarks = the template, alpha 0), faces pasted on top"},
         "outputs": {ONNX_OUTPUT: {"shape": ["batch", 3, r, r], "dtype": "float32", "layout": "NCHW, RGB",
                                   "range": [-1.0, 1.0]}},
         "landmark_indices": list(topology.CANONICAL_INDICES),
@@ -181,6 +184,10 @@ landmark template, so the face takes the style's geometry as well as its texture
 ```bash
 python -m studio stylize selfie.jpg --style {{ name }} --out out/
 ```
+
+{% if mode == "full" %}This style recolours the whole picture: by default it stylizes the background too (`--mode full`),
+with the faces aligned on top; `--mode face` changes the faces only.{% else %}By default only the faces change
+(`--mode face`); `--mode full` stylizes the whole picture with the faces aligned on top.{% endif %}
 
 ## Files
 
@@ -235,7 +242,8 @@ def render_card(config: StyleConfig) -> str:
     card = ModelCard.from_template(
         data, template_str=CARD_TEMPLATE, title=config.display_name, name=config.name,
         description=config.description or f"The {config.display_name} portrait style.", files=files,
-        r=config.resolution, indices=list(topology.CANONICAL_INDICES), alpha=config.alpha_default, onnx=onnx,
+        r=config.resolution, indices=list(topology.CANONICAL_INDICES), alpha=config.alpha_default,
+        mode=config.mode_default, onnx=onnx,
         training=config.training, provenance=config.provenance, license=config.license,
         software_version=config.software_version)
     return str(card)

@@ -39,6 +39,7 @@ PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib",
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 ONNX_INPUTS = ("image", "landmarks", "alpha")
 ONNX_OUTPUT = "stylized"
+STYLIZE_MODES = ("face", "full")  # faces only, or the whole picture with the faces on top
 
 
 @dataclass
@@ -54,6 +55,7 @@ class StyleConfig:
     title: str = ""
     license: str = "other"
     alpha_default: float = 1.0
+    mode_default: str = "face"  # "full" for styles that recolour everything (a grey face on a colour photo jars)
     tags: list = field(default_factory=list)
     training: dict = field(default_factory=dict)  # steps, artworks, wall time, hardware, final losses
     provenance: dict = field(default_factory=dict)  # {"artworks": {...}, "photos": {...}} sources and licenses
@@ -100,6 +102,8 @@ class StyleConfig:
                 raise bad(f"'{key}' must be a JSON object")
         if not isinstance(self.alpha_default, (int, float)) or not 0 <= self.alpha_default <= 3:
             raise bad(f"'alpha_default' {self.alpha_default!r} must be a number in [0, 3]")
+        if self.mode_default not in STYLIZE_MODES:
+            raise bad(f"'mode_default' {self.mode_default!r} must be one of {list(STYLIZE_MODES)}")
         if not isinstance(self.tags, list) or not all(isinstance(x, str) for x in self.tags):
             raise bad("'tags' must be a list of strings")
 

@@ -38,14 +38,14 @@ TEST = 48  # held-out photos scored per run
 
 
 def engine_alphas(package, points: np.ndarray) -> np.ndarray:
-    """The geometry strength the engine would use per face: the style's default alpha times `turn_damping`
-    (strongly turned faces keep their own geometry), from canonical points (N,73,2)."""
+    """The geometry strength the engine would use per face: the style's default alpha times `geometry_damping`
+    (strongly turned faces and closed eyes keep their own geometry), from canonical points (N,73,2)."""
     from core import topology
-    from core.engine import turn_damping
+    from core.engine import geometry_damping
 
     mesh = np.zeros((len(points), topology.NUM_MESH_POINTS, 2))
     mesh[:, topology.CANONICAL_INDICES] = points
-    return np.array([package.config.alpha_default * turn_damping(m) for m in mesh], np.float32)
+    return np.array([package.config.alpha_default * geometry_damping(m) for m in mesh], np.float32)
 
 
 def stylize_aligned(package, images: np.ndarray, points: np.ndarray, size: int) -> np.ndarray:

@@ -2,8 +2,10 @@
 
     python scripts/style_grid.py --styles animation oil --photos examples/ --out docs/styles_grid.png
     python scripts/style_grid.py --photos $PORTRAIT_SHARED/data/selfie2anime/photos --count 8 --out /tmp/grid.png
+    python scripts/style_grid.py --photos a.jpg b.jpg ... --per-style docs/faces --cols 4
 
-Each row is one photo: the original, then each style (face mode, default alpha). Research-only photo sets
+Each row is one photo: the original, then each style (face mode, default alpha). With --per-style, one file per
+style instead (DIR/<style>.png): photo and stylized side by side, --cols pairs per row. Research-only photo sets
 (selfie2anime) are for looking, not for committing: write those grids outside the repository.
 """
 
@@ -44,7 +46,10 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=6)
     ap.add_argument("--cell", type=int, default=224)
     ap.add_argument("--alpha", type=float)
-    ap.add_argument("--out", required=True)
+    out = ap.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", help="one grid: a row per photo, a column per style")
+    out.add_argument("--per-style", help="folder for one grid per style (<style>.png)")
+    ap.add_argument("--cols", type=int, default=4, help="photo/stylized pairs per row with --per-style")
     args = ap.parse_args()
     styles = [load_style(s) for s in args.styles] if args.styles else list_local_styles()
     rows = []
@@ -57,12 +62,28 @@ def main() -> int:
         for style in styles:
             out = stylize(image, style, alpha=args.alpha, faces=faces).image
             cells.append(label(head_crop(out, faces[0].box, args.cell), style.config.display_name))
-        rows.append(np.concatenate(cells, 1))
+        rows.append(cells)
         if len(rows) == args.count:
             break
-    save_image(args.out, np.concatenate(rows, 0))
-    print(f"wrote {args.out}: {len(rows)} photos x {len(styles)} styles")
+    if not rows:
+        raise SystemExit("no face found in any of the photos")
+    if args.out:
+        save_image(args.out, np.concatenate([np.concatenate(r, 1) for r in rows], 0))
+        print(f"wrote {args.out}: {len(rows)} photos x {len(styles)} styles")
+        return 0
+    for k, style in enumerate(styles):
+        path = Path(args.per_style) / f"{style.config.name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(path, tile([np.concatenate([r[0], r[k + 1]], 1) for r in rows], args.cols))
+        print(f"wrote {path}: {len(rows)} photos")
     return 0
+
+
+def tile(cells: list[np.ndarray], cols: int) -> np.ndarray:
+    """Equal-sized cells in rows of `cols`, the last row padded with black."""
+    blank = np.zeros_like(cells[0])
+    cells = cells + [blank] * (-len(cells) % cols)
+    return np.concatenate([np.concatenate(cells[i:i + cols], 1) for i in range(0, len(cells), cols)], 0)
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--style", required=True, help="style name (in styles/) or package folder")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--mode", choices=["face", "full"], default="face",
-                   help="face: stylize faces only; full: the whole picture, faces aligned on top")
+    p.add_argument("--mode", choices=["face", "full"],
+                   help="face: stylize faces only; full: the whole picture, faces aligned on top "
+                        "(default: the style's mode_default)")
     p.add_argument("--alpha", type=float, help="geometry strength (0 photo, 1 style, >1 exaggerated)")
     p.add_argument("--strength", type=float, default=1.0, help="style strength, 0..1 (blend with the original)")
     p.add_argument("--max-side", type=int, default=2048, help="downscale larger inputs (0 keeps the size)")

@@ -39,7 +39,7 @@ GRADES = {  # colour matrix M and offset t of each test style: output = M @ rgb 
 }
 
 
-def make_demo_style(folder: Path, name: str, resolution: int = 256):
+def make_demo_style(folder: Path, name: str, resolution: int = 256, mode: str = "face"):
     """A real style package with hand-set weights: the face (half resolution) with a colour grade and more
     contrast, its geometry moved towards a template with larger eyes and a smaller mouth (so the geometry
     slider visibly reshapes it). Styles differ by their colour grade (GRADES)."""
@@ -79,8 +79,9 @@ def make_demo_style(folder: Path, name: str, resolution: int = 256):
             for sub in range(4):
                 gen.to_rgb[0].weight[4 * o + sub, :3, 0, 0] = 2 * gain * matrix[o]
                 gen.to_rgb[0].bias[4 * o + sub] = gain * (2 * offset[o] - 1)
-    package = save_style(folder / name, gen, StyleConfig(name=name, resolution=resolution, description=(
-        f"Test style {name}: a colour grade with big eyes")), np.zeros((resolution, 2 * resolution, 3), np.uint8))
+    config = StyleConfig(name=name, resolution=resolution, mode_default=mode,
+                         description=f"Test style {name}: a colour grade with big eyes")
+    package = save_style(folder / name, gen, config, np.zeros((resolution, 2 * resolution, 3), np.uint8))
     from core.engine import stylize
     from core.images import load_image, save_image
 
@@ -112,7 +113,7 @@ def server(tmp_path_factory):
     styles = tmp / "styles"
     styles.mkdir()
     make_demo_style(styles, "ink")
-    make_demo_style(styles, "sunset")
+    make_demo_style(styles, "sunset", mode="full")  # a style that recolours the whole picture by default
     if os.environ.get("PORTRAIT_SCREENSHOT_STYLES"):  # real styles for the docs screenshots
         from core.package import scan_styles
 
@@ -255,6 +256,10 @@ class TestStylize:
         facts = page.locator("#facts").inner_text()
         assert np.abs(after.astype(int) - TestStylize.first.astype(int)).mean() > 2, (previous, result_urls(page),
                                                                                      facts)
+        # Sunset's default mode is the whole image: the radio follows the style and the background changes
+        assert page.locator("#mode").get_by_label("Whole image").is_checked() and "whole image" in facts, facts
+        corner = (slice(0, 40), slice(0, 40))
+        assert np.abs(after[corner].astype(int) - TestStylize.first[corner].astype(int)).mean() > 5
 
     def test_slider_changes_output(self, stylize_page):
         page = stylize_page

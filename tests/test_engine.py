@@ -1,10 +1,12 @@
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from core import topology
 from core.engine import grown_head, stylize, stylize_tiles, surround_field, tps_points, tps_remap
+from core.package import StylePackage
 from core.runtime import get_runner
 from core.templates import PHOTO_TEMPLATE
 
@@ -39,6 +41,11 @@ class TestStylize:
         out = stylize(astronaut, tiny_style, mode="full").image
         assert out.shape == astronaut.shape
         assert np.abs(out[-60:].astype(int) - astronaut[-60:]).mean() > 20
+
+    def test_mode_defaults_to_the_style(self, astronaut, tiny_style):
+        whole = StylePackage(tiny_style.path, replace(tiny_style.config, mode_default="full"))
+        assert np.abs(stylize(astronaut, whole).image[-60:].astype(int) - astronaut[-60:]).mean() > 20
+        np.testing.assert_array_equal(stylize(astronaut, whole, mode="face").image[-60:], astronaut[-60:])
 
     def test_strength_zero_alpha_zero_is_the_original(self, astronaut, tiny_style):
         np.testing.assert_array_equal(stylize(astronaut, tiny_style, strength=0.0, alpha=0.0).image, astronaut)
@@ -189,6 +196,46 @@ class TestTurnDamping:
         turned = points.copy()
         turned[4, 0] += 0.6 * np.hypot(*(points[263] - points[33]))  # nose far to one side: a strong turn
         assert turn_damping(turned) == 0.0
+
+
+def close_eyes(points: np.ndarray, amount: float = 1.0) -> np.ndarray:
+    """Mesh points (478,2) with every upper-lid point moved `amount` of the way onto its lower lid."""
+    closed = points.copy()
+    for upper, lower in [((160, 159, 158), (144, 145, 153)), ((387, 386, 385), (373, 374, 380))]:
+        closed[list(upper)] += amount * (points[list(lower)] - points[list(upper)])
+    return closed
+
+
+class TestEyeDamping:
+    def test_open_eyes_keep_alpha_closed_lose_it(self, astronaut):
+        from core.engine import eye_aperture, eye_damping
+        from core.landmarks import detect_faces
+
+        points = detect_faces(astronaut)[0].points.astype(np.float64)
+        assert 0.22 < eye_aperture(points) < 0.5 and eye_damping(points) == 1.0
+        assert eye_aperture(close_eyes(points)) == pytest.approx(0.0, abs=1e-6)
+        assert eye_damping(close_eyes(points)) == 0.0
+        half = eye_damping(close_eyes(points, 1 - 0.15 / eye_aperture(points)))  # aperture 0.15: half-way
+        assert half == pytest.approx(0.5, abs=0.02)
+
+    def test_geometry_damping_is_the_product(self, astronaut):
+        from core.engine import eye_damping, geometry_damping, turn_damping
+        from core.landmarks import detect_faces
+
+        points = close_eyes(detect_faces(astronaut)[0].points.astype(np.float64), 0.6)
+        points[4, 0] += 0.2 * np.hypot(*(points[263] - points[33]))
+        assert 0 < turn_damping(points) < 1 and 0 < eye_damping(points) < 1
+        assert geometry_damping(points) == pytest.approx(turn_damping(points) * eye_damping(points))
+
+    def test_engine_keeps_the_geometry_of_closed_eyes(self, astronaut, small_face_style):
+        from core.landmarks import detect_faces
+
+        face = detect_faces(astronaut)[0]
+        closed = [replace(face, points=close_eyes(face.points))]
+        np.testing.assert_array_equal(stylize(astronaut, small_face_style, faces=closed, alpha=1.0).image,
+                                      stylize(astronaut, small_face_style, faces=closed, alpha=0.0).image)
+        assert np.abs(stylize(astronaut, small_face_style, faces=[face], alpha=1.0).image.astype(int)
+                      - stylize(astronaut, small_face_style, faces=[face], alpha=0.0).image).mean() > 1
 
 
 class TestHeadMask:

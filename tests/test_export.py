@@ -4,7 +4,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from core.export import OnnxStyleModel, example_inputs, export_onnx, mobile_spec, to_fp16, to_int8
+from core.export import OnnxStyleModel, example_inputs, export_onnx, mobile_spec, render_card, to_fp16, to_int8
 from core.generator import Generator, GeneratorConfig
 from core.package import ONNX_INPUTS, StyleConfig
 
@@ -59,6 +59,14 @@ class TestMobileSpec:
         assert list(spec["inputs"]) == list(ONNX_INPUTS)
         assert spec["inputs"]["image"]["shape"] == ["batch", 3, 256, 256]
         assert len(spec["landmark_indices"]) == 73
+        assert spec["mode"]["default"] == "face"
+
+
+class TestRenderCard:
+    @pytest.mark.parametrize("mode,says", [("face", "only the faces change"), ("full", "stylizes the background")])
+    def test_states_the_default_mode(self, mode, says):
+        card = render_card(StyleConfig(name="x", template=[[0, 0]] * 73, mode_default=mode))
+        assert says in " ".join(card.split())
 
 
 class TestWarpFreeExport:
