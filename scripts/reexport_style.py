@@ -1,7 +1,10 @@
 """Re-export a trained style package at another resolution with the bundled-style card text.
 
     .venv/bin/python scripts/reexport_style.py runs/bundled2/pkg/oil styles/oil 256 "Oil paint"
-    .venv/bin/python scripts/reexport_style.py runs/bundled2/pkg/ink styles/ink 256 "Ink wash" --mode full
+    .venv/bin/python scripts/reexport_style.py runs/bundled2/pkg/ink styles/ink 256 "Ink wash" --mode full --alpha 0
+
+--alpha 0 suits painters that keep the photo's geometry (oil, ink, watercolor): their template is only the
+artworks' average face, so a warp to it would just pull every face towards that average.
 """
 import argparse
 import json
@@ -21,6 +24,7 @@ ap.add_argument("dst")
 ap.add_argument("resolution", type=int)
 ap.add_argument("title")
 ap.add_argument("--mode", choices=STYLIZE_MODES, default="face", help="the style's default stylize mode")
+ap.add_argument("--alpha", type=float, help="the style's default geometry strength (default: keep the package's)")
 args = ap.parse_args()
 p = load_style(args.src)
 gen = load_generator(p)
@@ -29,6 +33,8 @@ cfg.resolution = args.resolution
 cfg.license = "apache-2.0"
 cfg.title = args.title
 cfg.mode_default = args.mode
+if args.alpha is not None:
+    cfg.alpha_default = args.alpha
 cfg.description = (
     f"{args.title}: a bundled Portrait Studio style, PREVIEW QUALITY. Trained with the project's own trainer "
     f"for {cfg.training.get('steps')} steps at {cfg.training.get('resolution')} px on a 2-core CPU (no GPU was "
