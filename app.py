@@ -82,6 +82,9 @@ def build_demo() -> gr.Blocks:
                             mode = gr.Radio(ui.MODES, value="face", label="What to stylize", elem_id="mode")
                             alpha = gr.Slider(0, 2, value=1, step=0.05, label="Geometry strength", elem_id="alpha",
                                               info="0 keeps the face's shape · 1 the style's · above 1 exaggerates")
+                            keep = gr.Slider(0, 1, value=0, step=0.05, label="Keep own face shape", elem_id="keep",
+                                             info="0: every face takes the style's face shape · 1: its own shape, "
+                                                  "changed the way the style changes faces")
                             strength = gr.Slider(0, 1, value=1, step=0.05, label="Style strength",
                                                  elem_id="strength", info="0 is the original photo, 1 the full style")
                     with gr.Column(scale=7, min_width=360):
@@ -227,17 +230,18 @@ def build_demo() -> gr.Blocks:
                     push_result = gr.Markdown()
 
         # ---------------------------------------------------------------- wiring: styles
-        refresh_outputs = [gallery, style_names, selected, card, card_preview, files, empty, alpha, mode, push_style]
-        stylize_event = dict(fn=ui.stylize_photo, inputs=[photo, selected, alpha, strength, mode],
+        refresh_outputs = [gallery, style_names, selected, card, card_preview, files, empty, alpha, keep, mode,
+                           push_style]
+        stylize_event = dict(fn=ui.stylize_photo, inputs=[photo, selected, alpha, strength, mode, keep],
                              outputs=[result, facts, download], concurrency_id="stylize", concurrency_limit=1,
                              trigger_mode="always_last", show_progress="minimal")
         demo.load(ui.refresh_styles, [selected], refresh_outputs, show_progress="hidden")
         refresh.click(ui.refresh_styles, [selected], refresh_outputs)
         styles_version.change(ui.refresh_styles, [selected], refresh_outputs, show_progress="hidden")
-        gallery.select(ui.select_style, [style_names], [selected, card, card_preview, files, alpha, mode],
+        gallery.select(ui.select_style, [style_names], [selected, card, card_preview, files, alpha, keep, mode],
                        show_progress="hidden").then(**stylize_event)
-        gr.on([photo.change, mode.input, alpha.release, strength.release], **stylize_event)
-        cam.stream(ui.stylize_live, [cam, selected, alpha, strength, mode], [live], stream_every=0.2, time_limit=120,
+        gr.on([photo.change, mode.input, alpha.release, strength.release, keep.release], **stylize_event)
+        cam.stream(ui.stylize_live, [cam, selected, alpha, strength, mode, keep], [live], stream_every=0.2, time_limit=120,
                    concurrency_limit=2, concurrency_id="live", show_progress="hidden")
 
         # ---------------------------------------------------------------- wiring: studio

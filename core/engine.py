@@ -17,6 +17,7 @@ from core.images import ImageSource, load_image
 from core.landmarks import Face, detect_faces
 from core.package import STYLIZE_MODES, StylePackage, load_style
 from core.runtime import Runner, get_runner
+from core.templates import PHOTO_TEMPLATE
 
 MODES = STYLIZE_MODES
 RESAMPLE = cv2.INTER_LINEAR  # crops are resampled once each way; Lanczos costs 10x for no visible gain here
@@ -184,8 +185,22 @@ def geometry_damping(points: np.ndarray) -> float:
     return turn_damping(points) * eye_damping(points)
 
 
+def warp_sources(points: np.ndarray, keep_shape: float, size: int) -> np.ndarray:
+    """The landmarks (478,2 crop px) the style's warp starts from: the face's own (keep_shape 0: it moves them
+    onto the template, every face takes the template's shape) or, towards keep_shape 1, the average photo face's,
+    so the warp becomes the style's average change (template minus average face) applied to each face's own shape.
+    Faces are aligned (eyes and mouth pinned), so the average face's points lie close to each face's own."""
+    if keep_shape == 0:
+        return points
+    mean = (np.asarray(PHOTO_TEMPLATE) + 1) * size / 2
+    sources = np.array(points, np.result_type(np.asarray(points).dtype, np.float32))
+    canonical = sources[topology.CANONICAL_INDICES]
+    sources[topology.CANONICAL_INDICES] = canonical + keep_shape * (mean - canonical)
+    return sources
+
+
 def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: float, strength: float,
-                  background: np.ndarray | None = None) -> np.ndarray:
+                  background: np.ndarray | None = None, keep_shape: float = 0.0) -> np.ndarray:
     """Align each face, stylize, blend with the identically warped original by `strength`, paste back
     (adding back (1 - strength) of the photo detail the crop could not hold). Where the style changes the
     face's geometry, the hair and background around it follow the same warp, so no outline is left twice."""
@@ -196,18 +211,19 @@ def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: f
         return out.copy()
     aligned = [align_face(image, f, size=size, interpolation=RESAMPLE) for f in faces]
     alphas = np.array([alpha * geometry_damping(a.points) for a in aligned], np.float32)
-    stylized = runner(np.stack([a.image for a in aligned]), np.stack([a.points for a in aligned]), alphas)
+    sources = [warp_sources(a.points, keep_shape, size) for a in aligned]
+    stylized = runner(np.stack([a.image for a in aligned]), np.stack(sources), alphas)
     oval = topology.GROUP_SLICES["face_oval"]
-    for a, s, alpha in zip(aligned, stylized, alphas):
-        canonical = topology.to_canonical(a.points)
-        geometry = canonical + alpha * (template - canonical)  # where the output's face outline lies
+    for a, src, s, alpha in zip(aligned, sources, stylized, alphas):
+        canonical, start = topology.to_canonical(a.points), topology.to_canonical(src)
+        geometry = canonical + alpha * (template - start)  # where the output's face outline lies
         mask = head_mask(geometry[oval], size)
         if alpha > 0:
             head = np.concatenate([grown_head(canonical[oval]), grown_head(geometry[oval])])
-            field, frame = surround_field(canonical, template, size, float(alpha), head)
+            field, frame = surround_field(start, template, size, float(alpha), head)
             out = displace(out, compose_affine(frame, a.matrix), field)
         if strength < 1:
-            remap = tps_remap(canonical, template, size, alpha)
+            remap = tps_remap(start, template, size, alpha)
             warped = cv2.remap(a.image, remap[..., 0], remap[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
             s = np.clip(strength * s.astype(np.float32) + (1 - strength) * warped, 0, 255).astype(np.uint8)
         # below full strength the photo's own detail (finer than the crop holds) comes back in proportion
@@ -247,10 +263,11 @@ def stylize_tiles(image: np.ndarray, runner: Runner, strength: float = 1.0, over
 
 def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | None = None, strength: float = 1.0,
             mode: str | None = None, max_side: int | None = 2048, backend: str = "onnx", variant: str = "fp32",
-            faces: list[Face] | None = None, max_faces: int = 8) -> StylizeResult:
+            faces: list[Face] | None = None, max_faces: int = 8, keep_shape: float | None = None) -> StylizeResult:
     """Stylize every face in a photo (mode "face") or the whole picture with faces on top (mode "full").
 
-    alpha: geometry strength and mode (default: the style's); strength: 0 original .. 1 fully stylized;
+    alpha: geometry strength, mode and keep_shape (0 every face takes the style's template shape, 1 keeps its
+    own shape and takes the style's average change; default: the style's); strength: 0 original .. 1 fully stylized;
     max_side: downscale larger inputs first (None keeps the size). No face in "face" mode returns the
     original with a message, never an exception.
     """
@@ -258,6 +275,8 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if not 0 <= strength <= 1:
         raise ValueError(f"style strength must be in [0, 1], got {strength}")
+    if keep_shape is not None and not 0 <= keep_shape <= 1:
+        raise ValueError(f"keep_shape must be in [0, 1], got {keep_shape}")
     timings = {}
     t0 = time.perf_counter()
     package = style if isinstance(style, StylePackage) else load_style(style)
@@ -274,11 +293,12 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
         faces = detect_faces(rgb, max_faces=max_faces)
     timings["detect"] = (time.perf_counter() - t0) * 1000
     alpha = package.config.alpha_default if alpha is None else float(alpha)
+    keep_shape = package.config.keep_shape if keep_shape is None else float(keep_shape)
     t0 = time.perf_counter()
     background = stylize_tiles(rgb, runner, strength) if mode == "full" else None
     timings["background"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
-    out = stylize_faces(rgb, faces, runner, alpha, strength, background)
+    out = stylize_faces(rgb, faces, runner, alpha, strength, background, keep_shape)
     timings["faces"] = (time.perf_counter() - t0) * 1000
     message = ""
     if not faces:

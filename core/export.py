@@ -19,6 +19,7 @@ from core.errors import StylePackageError
 from core.generator import Generator, GeneratorConfig
 from core.package import (CARD_FILE, CONFIG_FILE, MOBILE_FILE, ONNX_FILES, ONNX_INPUTS, ONNX_OUTPUT, PREVIEW_FILE,
                           WEIGHTS_FILE, StyleConfig, StylePackage, write_package)
+from core.templates import PHOTO_TEMPLATE
 
 OPSET = 17
 PARITY_TOL = 1e-3
@@ -145,6 +146,10 @@ def mobile_spec(config: StyleConfig) -> dict:
                       "note": "geometry strength: 0 keeps the photo's geometry, 1 the style's, >1 exaggerates; "
                       "scale it down for turned heads and closed eyes (core/engine.py geometry_damping)"},
         },
+        "keep_shape": {"default": config.keep_shape, "photo_template": PHOTO_TEMPLATE,
+                       "note": "feed landmarks p + keep_shape * (P - p) at `landmark_indices`, P = photo_template "
+                               "in aligned pixels ((x + 1) * size / 2): 0 gives every face the style's template "
+                               "shape, 1 keeps each face's own shape plus the style's average change"},
         "mode": {"default": config.mode_default, "note": "face: stylize the aligned faces only; full: also the "
                  "whole frame in overlapping tiles (landmarks = the template, alpha 0), faces pasted on top"},
         "outputs": {ONNX_OUTPUT: {"shape": ["batch", 3, r, r], "dtype": "float32", "layout": "NCHW, RGB",
@@ -185,7 +190,9 @@ landmark template, so the face takes the style's geometry as well as its texture
 python -m studio stylize selfie.jpg --style {{ name }} --out out/
 ```
 
-{% if mode == "full" %}This style recolours the whole picture: by default it stylizes the background too (`--mode full`),
+{% if keep_shape %}Faces keep {{ (keep_shape * 100)|round|int }} % of their own shape (`keep_shape`): the warp
+applies the style's average change to each face instead of giving every face the template's shape.
+{% endif %}{% if mode == "full" %}This style recolours the whole picture: by default it stylizes the background too (`--mode full`),
 with the faces aligned on top; `--mode face` changes the faces only.{% else %}By default only the faces change
 (`--mode face`); `--mode full` stylizes the whole picture with the faces aligned on top.{% endif %}
 
@@ -243,7 +250,7 @@ def render_card(config: StyleConfig) -> str:
         data, template_str=CARD_TEMPLATE, title=config.display_name, name=config.name,
         description=config.description or f"The {config.display_name} portrait style.", files=files,
         r=config.resolution, indices=list(topology.CANONICAL_INDICES), alpha=config.alpha_default,
-        mode=config.mode_default, onnx=onnx,
+        mode=config.mode_default, keep_shape=config.keep_shape, onnx=onnx,
         training=config.training, provenance=config.provenance, license=config.license,
         software_version=config.software_version)
     return str(card)

@@ -56,6 +56,7 @@ class StyleConfig:
     license: str = "other"
     alpha_default: float = 1.0
     mode_default: str = "face"  # "full" for styles that recolour everything (a grey face on a colour photo jars)
+    keep_shape: float = 0.0  # 0: every face takes the template's shape; 1: keeps its own plus the style's change
     tags: list = field(default_factory=list)
     training: dict = field(default_factory=dict)  # steps, artworks, wall time, hardware, final losses
     provenance: dict = field(default_factory=dict)  # {"artworks": {...}, "photos": {...}} sources and licenses
@@ -102,6 +103,8 @@ class StyleConfig:
                 raise bad(f"'{key}' must be a JSON object")
         if not isinstance(self.alpha_default, (int, float)) or not 0 <= self.alpha_default <= 3:
             raise bad(f"'alpha_default' {self.alpha_default!r} must be a number in [0, 3]")
+        if not isinstance(self.keep_shape, (int, float)) or not 0 <= self.keep_shape <= 1:
+            raise bad(f"'keep_shape' {self.keep_shape!r} must be a number in [0, 1]")
         if self.mode_default not in STYLIZE_MODES:
             raise bad(f"'mode_default' {self.mode_default!r} must be one of {list(STYLIZE_MODES)}")
         if not isinstance(self.tags, list) or not all(isinstance(x, str) for x in self.tags):

@@ -2,9 +2,11 @@
 
     .venv/bin/python scripts/reexport_style.py runs/bundled2/pkg/oil styles/oil 256 "Oil paint"
     .venv/bin/python scripts/reexport_style.py runs/bundled2/pkg/ink styles/ink 256 "Ink wash" --mode full --alpha 0
+    .venv/bin/python scripts/reexport_style.py runs/bundled2/pkg/animation styles/animation 256 "Animation" --keep-shape 1
 
 --alpha 0 suits painters that keep the photo's geometry (oil, ink, watercolor): their template is only the
-artworks' average face, so a warp to it would just pull every face towards that average.
+artworks' average face, so a warp to it would just pull every face towards that average. --keep-shape 1 suits the
+animation painter, which exaggerates each face's own landmarks: faces keep their shape and get its changes.
 """
 import argparse
 import json
@@ -25,6 +27,7 @@ ap.add_argument("resolution", type=int)
 ap.add_argument("title")
 ap.add_argument("--mode", choices=STYLIZE_MODES, default="face", help="the style's default stylize mode")
 ap.add_argument("--alpha", type=float, help="the style's default geometry strength (default: keep the package's)")
+ap.add_argument("--keep-shape", type=float, help="the style's default keep_shape (default: keep the package's)")
 args = ap.parse_args()
 p = load_style(args.src)
 gen = load_generator(p)
@@ -35,6 +38,8 @@ cfg.title = args.title
 cfg.mode_default = args.mode
 if args.alpha is not None:
     cfg.alpha_default = args.alpha
+if args.keep_shape is not None:
+    cfg.keep_shape = args.keep_shape
 cfg.description = (
     f"{args.title}: a bundled Portrait Studio style, PREVIEW QUALITY. Trained with the project's own trainer "
     f"for {cfg.training.get('steps')} steps at {cfg.training.get('resolution')} px on a 2-core CPU (no GPU was "

@@ -40,6 +40,8 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
                         "(default: the style's mode_default)")
     p.add_argument("--alpha", type=float, help="geometry strength (0 photo, 1 style, >1 exaggerated)")
     p.add_argument("--strength", type=float, default=1.0, help="style strength, 0..1 (blend with the original)")
+    p.add_argument("--keep-shape", type=float, help="0: faces take the style's template shape; 1: they keep their "
+                   "own shape plus the style's average change (default: the style's keep_shape)")
     p.add_argument("--max-side", type=int, default=2048, help="downscale larger inputs (0 keeps the size)")
     p.add_argument("--backend", choices=["onnx", "torch"], default="onnx")
     p.add_argument("--variant", choices=["fp32", "fp16", "int8"], default="fp32")
@@ -119,6 +121,10 @@ def cmd_stylize(args) -> int:
     from core.images import save_image
     from core.package import load_style
 
+    for flag, value in (("--strength", args.strength), ("--keep-shape", args.keep_shape)):
+        if value is not None and not 0 <= value <= 1:
+            print(f"error: {flag} must be between 0 and 1, got {value}", file=sys.stderr)
+            return 2
     style = load_style(args.style)
     files = image_files(args.inputs)
     out = Path(args.out)
@@ -128,6 +134,7 @@ def cmd_stylize(args) -> int:
     for f in progress:
         try:
             result = stylize(f, style, alpha=args.alpha, strength=args.strength, mode=args.mode,
+                             keep_shape=args.keep_shape,
                              max_side=args.max_side or None, backend=args.backend, variant=args.variant)
         except ImageLoadError as exc:
             failed += 1

@@ -123,16 +123,17 @@ def format_duration(seconds: float | None) -> str:
 
 
 def stylize_facts(result, shape: tuple[int, ...], style: StylePackage, alpha: float, strength: float,
-                  mode: str | None = None) -> str:
+                  mode: str | None = None, keep_shape: float | None = None) -> str:
     """Markdown facts of one output: faces found, time per stage, size, settings, the engine's note."""
     mode = mode or style.config.mode_default
+    keep_shape = style.config.keep_shape if keep_shape is None else keep_shape
     n = len(result.faces)
     t = result.timings
     total = sum(t.values())
     stages = " · ".join(f"{k} {v:.0f} ms" for k, v in t.items() if v >= 0.5)
     lines = [f"**{n} face{'s' if n != 1 else ''} found** · **{total:.0f} ms** ({stages}) · {shape[1]}×{shape[0]} px",
              f"Style **{style.config.display_name}** · {dict((v, k) for k, v in MODES)[mode].lower()} · "
-             f"geometry {alpha:.2f} · style strength {strength:.2f}"]
+             f"geometry {alpha:.2f} · own shape {keep_shape:.2f} · style strength {strength:.2f}"]
     if result.message:
         lines.append(f"ℹ️ {result.message}")
     return "  \n".join(lines)
@@ -332,8 +333,8 @@ def style_preview(style: StylePackage | None) -> str | None:
 
 @user_errors
 def refresh_styles(current: str | None):
-    """Outputs: gallery, style names, selected name, card, preview, files, empty state, alpha slider, mode,
-    push dropdown."""
+    """Outputs: gallery, style names, selected name, card, preview, files, empty state, alpha and keep-shape
+    sliders, mode, push dropdown."""
     cat = catalog()
     names = cat.names
     name = current if current in names else (names[0] if names else None)
@@ -341,29 +342,34 @@ def refresh_styles(current: str | None):
     index = names.index(name) if name else None
     changed = style is not None and name != current
     alpha = gr.update(value=style.config.alpha_default) if changed else gr.update()
+    keep = gr.update(value=style.config.keep_shape) if changed else gr.update()
     mode = gr.update(value=style.config.mode_default) if changed else gr.update()
     return (gr.update(value=cat.gallery(), selected_index=index, visible=bool(names)), names, name,
             style_card(style), style_preview(style), style_files(style),
-            gr.update(value=empty_state(cat), visible=not names), alpha, mode, gr.update(choices=names, value=name))
+            gr.update(value=empty_state(cat), visible=not names), alpha, keep, mode,
+            gr.update(choices=names, value=name))
 
 
 @user_errors
 def select_style(names: list[str], evt: gr.SelectData):
-    """Gallery click: (selected name, card, preview, files, alpha slider and mode set to the style's defaults)."""
+    """Gallery click: (selected name, card, preview, files, and the alpha and keep-shape sliders and mode set to
+    the style's defaults)."""
     if not names or evt.index is None or not 0 <= int(evt.index) < len(names):
-        return gr.update(), gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
+        return (gr.update(),) * 7
     style = catalog().get(names[int(evt.index)])
     if style is None:
         raise StylePackageError("that style was removed from the styles folder; press ↻ to refresh the gallery")
     return (style.name, style_card(style), style_preview(style), style_files(style),
-            gr.update(value=style.config.alpha_default), gr.update(value=style.config.mode_default))
+            gr.update(value=style.config.alpha_default), gr.update(value=style.config.keep_shape),
+            gr.update(value=style.config.mode_default))
 
 
 # --------------------------------------------------------------------------- stylize
 
 
 @user_errors
-def stylize_photo(image: np.ndarray | None, style_name: str | None, alpha: float, strength: float, mode: str):
+def stylize_photo(image: np.ndarray | None, style_name: str | None, alpha: float, strength: float, mode: str,
+                  keep_shape: float | None = None):
     """Outputs: before/after pair, facts markdown, download button (the PNG; disabled without a result)."""
     from core.engine import stylize
 
@@ -372,13 +378,13 @@ def stylize_photo(image: np.ndarray | None, style_name: str | None, alpha: float
                 gr.update(value=None, interactive=False))
     style = require_style(style_name)
     rgb = fit_side(load_image(image), MAX_SIDE)
-    result = stylize(rgb, style, alpha=alpha, strength=strength, mode=mode, max_side=None)
-    facts = stylize_facts(result, rgb.shape, style, alpha, strength, mode)
+    result = stylize(rgb, style, alpha=alpha, strength=strength, mode=mode, max_side=None, keep_shape=keep_shape)
+    facts = stylize_facts(result, rgb.shape, style, alpha, strength, mode, keep_shape)
     return (rgb, result.image), facts, gr.update(value=save_png(result.image, style.name), interactive=True)
 
 
 def stylize_live(frame: np.ndarray | None, style_name: str | None, alpha: float, strength: float,
-                 mode: str | None = None):
+                 mode: str | None = None, keep_shape: float | None = None):
     """One webcam frame through the ONNX path; the frame comes back unchanged on any problem, so the stream
     never stops with an error dialog."""
     from core.engine import stylize
@@ -388,7 +394,7 @@ def stylize_live(frame: np.ndarray | None, style_name: str | None, alpha: float,
     try:
         style = require_style(style_name)
         return stylize(fit_side(load_image(frame), LIVE_MAX_SIDE), style, alpha=alpha, strength=strength,
-                       mode=mode or None, max_side=None, max_faces=2).image
+                       mode=mode or None, max_side=None, max_faces=2, keep_shape=keep_shape).image
     except PortraitStudioError:
         return frame
 

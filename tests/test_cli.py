@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from studio.cli import build_parser, main
@@ -51,6 +52,12 @@ class TestStylize:
         code = main(["stylize", str(src), "--style", str(tiny_style.path), "--out", str(tmp_path / "out")])
         assert code == 0
         assert (tmp_path / "out" / "a.png").exists() and not (tmp_path / "out" / "broken.png").exists()
+
+    @pytest.mark.parametrize("flag", ["--strength", "--keep-shape"])
+    def test_out_of_range_setting(self, tiny_style, tmp_path, capsys, flag):
+        assert main(["stylize", str(tmp_path), "--style", str(tiny_style.path), "--out", str(tmp_path / "o"),
+                     flag, "1.5"]) == 2
+        assert f"{flag} must be between 0 and 1" in capsys.readouterr().err
 
     def test_unknown_style(self, tmp_path, capsys):
         assert main(["stylize", str(tmp_path), "--style", "no-such-style", "--out", str(tmp_path)]) == 1

@@ -206,6 +206,30 @@ def close_eyes(points: np.ndarray, amount: float = 1.0) -> np.ndarray:
     return closed
 
 
+class TestWarpSources:
+    def test_zero_is_the_face_one_is_the_average_face(self, astronaut):
+        from core.alignment import align_face
+        from core.engine import warp_sources
+        from core.landmarks import detect_faces
+
+        points = align_face(astronaut, detect_faces(astronaut)[0], size=256).points
+        assert warp_sources(points, 0.0, 256) is points
+        full = warp_sources(points, 1.0, 256)
+        np.testing.assert_allclose(topology.to_canonical(full), (np.asarray(PHOTO_TEMPLATE) + 1) * 128, atol=1e-4)
+        others = np.setdiff1d(np.arange(topology.NUM_MESH_POINTS), topology.CANONICAL_INDICES)
+        np.testing.assert_array_equal(full[others], points[others])  # only the canonical points are read
+        half = topology.to_canonical(warp_sources(points, 0.5, 256))
+        np.testing.assert_allclose(half, (topology.to_canonical(points) + topology.to_canonical(full)) / 2, atol=1e-4)
+
+    def test_engine_uses_it_and_the_style_default(self, astronaut, small_face_style):
+        own = stylize(astronaut, small_face_style, keep_shape=1.0).image
+        assert np.abs(own.astype(int) - stylize(astronaut, small_face_style, keep_shape=0.0).image).mean() > 0.1
+        keeper = StylePackage(small_face_style.path, replace(small_face_style.config, keep_shape=1.0))
+        np.testing.assert_array_equal(stylize(astronaut, keeper).image, own)
+        with pytest.raises(ValueError, match="keep_shape"):
+            stylize(astronaut, small_face_style, keep_shape=1.5)
+
+
 class TestEyeDamping:
     def test_open_eyes_keep_alpha_closed_lose_it(self, astronaut):
         from core.engine import eye_aperture, eye_damping

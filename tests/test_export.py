@@ -60,6 +60,7 @@ class TestMobileSpec:
         assert spec["inputs"]["image"]["shape"] == ["batch", 3, 256, 256]
         assert len(spec["landmark_indices"]) == 73
         assert spec["mode"]["default"] == "face"
+        assert spec["keep_shape"]["default"] == 0 and len(spec["keep_shape"]["photo_template"]) == 73
 
 
 class TestRenderCard:
@@ -67,6 +68,12 @@ class TestRenderCard:
     def test_states_the_default_mode(self, mode, says):
         card = render_card(StyleConfig(name="x", template=[[0, 0]] * 73, mode_default=mode))
         assert says in " ".join(card.split())
+
+    def test_states_keep_shape_when_set(self):
+        template = [[0, 0]] * 73
+        assert "own shape" not in render_card(StyleConfig(name="x", template=template))
+        assert "keep 75 % of their own shape" in " ".join(
+            render_card(StyleConfig(name="x", template=template, keep_shape=0.75)).split())
 
 
 class TestWarpFreeExport:

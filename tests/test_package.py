@@ -80,7 +80,7 @@ class TestValidatePackage:
     @pytest.mark.parametrize("key,value,match", [
         ("name", "Bad Name!", "name"), ("resolution", 100, "resolution"), ("template", [[0, 0]], "template"),
         ("format_version", 99, "format_version"), ("alpha_default", "x", "alpha_default"),
-    ("mode_default", "whole", "mode_default"), ("surprise", 1, "unknown")])
+    ("mode_default", "whole", "mode_default"), ("keep_shape", 1.5, "keep_shape"), ("surprise", 1, "unknown")])
     def test_bad_config_values(self, package, key, value, match):
         data = json.loads((package / CONFIG_FILE).read_text())
         data[key] = value

@@ -157,7 +157,7 @@ class TestFormatting:
 
 class TestCatalog:
     def test_empty_state(self, empty_styles):
-        gallery, names, name, card, preview, files, empty, alpha, mode, push = ui.refresh_styles(None)
+        gallery, names, name, card, preview, files, empty, alpha, keep, mode, push = ui.refresh_styles(None)
         assert names == [] and name is None and gallery["visible"] is False
         assert empty["visible"] is True and "No styles installed yet" in empty["value"]
 
@@ -166,13 +166,14 @@ class TestCatalog:
         assert "broken" in ui.empty_state(ui.catalog())
 
     def test_refresh_selects_first_style(self, styles_dir, tiny_style):
-        gallery, names, name, card, preview, files, empty, alpha, mode, push = ui.refresh_styles(None)
+        gallery, names, name, card, preview, files, empty, alpha, keep, mode, push = ui.refresh_styles(None)
         assert names == [tiny_style.name] and name == tiny_style.name and gallery["selected_index"] == 0
         thumb, caption = gallery["value"][0]
         assert Path(thumb).is_file() and caption == tiny_style.config.display_name
         assert {Path(f).name for f in files} == {"model.onnx", "model_fp16.onnx", "model_int8.onnx", "mobile.json"}
         assert empty["visible"] is False and alpha["value"] == tiny_style.config.alpha_default
         assert mode["value"] == tiny_style.config.mode_default == "face"
+        assert keep["value"] == tiny_style.config.keep_shape == 0
 
     def test_catalog_is_rescanned_only_on_change(self, styles_dir, tiny_style):
         first = ui.catalog()
@@ -183,9 +184,9 @@ class TestCatalog:
         assert ui.catalog().names == ["copy", tiny_style.name]
 
     def test_select_style(self, styles_dir, tiny_style):
-        name, card, preview, files, alpha, mode = ui.select_style([tiny_style.name], select(0))
+        name, card, preview, files, alpha, keep, mode = ui.select_style([tiny_style.name], select(0))
         assert name == tiny_style.name and Path(preview).name == "preview.png" and len(files) == 4
-        assert alpha["value"] == tiny_style.config.alpha_default and mode["value"] == "face"
+        assert alpha["value"] == tiny_style.config.alpha_default and mode["value"] == "face" and keep["value"] == 0
 
     def test_select_removed_style(self, styles_dir):
         with pytest.raises(gr.Error, match="removed"):
