@@ -48,11 +48,14 @@ def engine_alphas(package, points: np.ndarray) -> np.ndarray:
     return np.array([package.config.alpha_default * geometry_damping(m) for m in mesh], np.float32)
 
 
-def stylize_aligned(package, images: np.ndarray, points: np.ndarray, size: int) -> np.ndarray:
+def stylize_aligned(package, images: np.ndarray, points: np.ndarray, size: int, keep_shape: float = 0.0) -> np.ndarray:
     """Run a package's generator on aligned faces (N,S,S,3) with canonical points (N,73,2) px, at the engine's
-    per-face alpha (`engine_alphas`)."""
+    per-face alpha (`engine_alphas`) and warp sources (`core.engine.warp_sources` for `keep_shape`)."""
+    from core.templates import PHOTO_TEMPLATE
+
     gen = load_generator(package)
     alphas = torch.from_numpy(engine_alphas(package, points))
+    points = points + keep_shape * ((np.asarray(PHOTO_TEMPLATE) + 1) * size / 2 - points)
     out = []
     with torch.no_grad():
         for i in range(0, len(images), 8):
@@ -111,7 +114,7 @@ def run(args) -> None:
                            photo_pool=pool, resume=(folder / "run").exists(), overwrite=True)
             outputs = stylize_aligned(result.package, test.images, test.points, args.size)
             record = {"task": args.task, "count": count, "tps": tps, "steps": args.steps, "size": args.size,
-                      "scoring": "engine alpha (turn damping)",
+                      "scoring": "engine alpha (turn and eye damping)",
                       "batch": args.batch, "set": extra, "wall_s": round(time.perf_counter() - t0, 1),
                       "s_per_step": round(result.wall_s / max(result.steps, 1), 3), "hardware": hardware(),
                       **score(args.task, outputs, reference)}
@@ -140,8 +143,9 @@ def example_grid(task: str, out: Path, count: int, path: Path, rows: int = 6) ->
     print("wrote", path)
 
 
-def rescore(task: str, out: Path) -> None:
-    """Score every finished run of `task` again from its package (after a change to the scoring)."""
+def rescore(task: str, out: Path, keep_shape: float = 0.0) -> None:
+    """Score every finished run of `task` again from its package (after a change to the scoring); with
+    keep_shape > 0 the scores go to the record's `keep_shape` entry and the main ones stay."""
     folders = sorted((out / task).glob("*/result.json"))
     if not folders:
         return
@@ -151,10 +155,14 @@ def rescore(task: str, out: Path) -> None:
 
     for path in folders:
         record = json.loads(path.read_text())
-        outputs = stylize_aligned(load_style(path.parent / "package"), test.images, test.points, size)
-        record.update(score(task, outputs, reference), scoring="engine alpha (turn damping)")
+        outputs = stylize_aligned(load_style(path.parent / "package"), test.images, test.points, size, keep_shape)
+        scores = score(task, outputs, reference)
+        if keep_shape:
+            record.setdefault("keep_shape", {})[str(keep_shape)] = scores
+        else:
+            record.update(scores, scoring="engine alpha (turn and eye damping)")
         path.write_text(json.dumps(record, indent=2) + "\n")
-        print(path.parent.name, record["value"], flush=True)
+        print(path.parent.name, scores["value"], flush=True)
 
 
 def report(out: Path, plot: Path) -> None:
@@ -175,6 +183,11 @@ def report(out: Path, plot: Path) -> None:
             if pts:
                 c, v, s = map(np.array, zip(*pts))
                 ax.errorbar(c, v, yerr=s, marker="o", capsize=3, label="TPS alignment" if tps else "no TPS")
+            kept = sorted((r["count"], r["keep_shape"]["1.0"]["value"]) for r in rows
+                          if r["task"] == task and r["tps"] == tps and "1.0" in r.get("keep_shape", {}))
+            if tps and kept:
+                c, v = map(np.array, zip(*kept))
+                ax.plot(c, v, "o--", color="C0", alpha=0.6, label="TPS, keep_shape 1")
         ax.set_xscale("log")
         ax.set_xlabel("artworks")
         ax.set_ylabel(next(r["metric"] for r in rows if r["task"] == task) + " (lower is better)")
@@ -183,8 +196,10 @@ def report(out: Path, plot: Path) -> None:
     fig.tight_layout()
     fig.savefig(plot, dpi=110)
     for r in rows:
+        kept = r.get("keep_shape", {}).get("1.0") if r["tps"] else None
+        kept = f"{kept['value']:.4f}" if kept else "-"
         print(f"| {r['task']} | {r['count']} | {'on' if r['tps'] else 'off'} | {r['value']:.4f} ± {r['std']:.4f} | "
-              f"{r['steps']} | {r['size']} | {r['s_per_step']} | {r['wall_s']} | {r['hardware']} |")
+              f"{kept} | {r['steps']} | {r['size']} | {r['s_per_step']} | {r['wall_s']} | {r['hardware']} |")
 
 
 def main() -> int:
@@ -202,11 +217,13 @@ def main() -> int:
     ap.add_argument("--grid", type=Path, help="with --task: write photo | reference | TPS | no-TPS for test faces")
     ap.add_argument("--grid-count", type=int, default=100, help="the artwork count whose runs the grid shows")
     ap.add_argument("--rescore", action="store_true", help="with --task: score the finished runs again")
+    ap.add_argument("--keep-shape", type=float, default=0.0, help="with --rescore: score at this keep_shape "
+                    "(0: faces take the template's shape, the engine's default; 1: they keep their own)")
     args = ap.parse_args()
     if args.report:
         report(args.out, args.plot)
     elif args.task and args.rescore:
-        rescore(args.task, args.out)
+        rescore(args.task, args.out, args.keep_shape)
     elif args.task and args.grid:
         example_grid(args.task, args.out, args.grid_count, args.grid)
     elif args.task:

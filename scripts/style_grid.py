@@ -5,7 +5,7 @@
     python scripts/style_grid.py --photos a.jpg b.jpg ... --per-style docs/faces --cols 4
 
 Each row is one photo: the original, then each style (face mode, default alpha). With --per-style, one file per
-style instead (DIR/<style>.png): photo and stylized side by side, --cols pairs per row. Research-only photo sets
+style instead (DIR/<style>.jpg): photo and stylized side by side, --cols pairs per row. Research-only photo sets
 (selfie2anime) are for looking, not for committing: write those grids outside the repository.
 """
 
@@ -48,7 +48,7 @@ def main() -> int:
     ap.add_argument("--alpha", type=float)
     out = ap.add_mutually_exclusive_group(required=True)
     out.add_argument("--out", help="one grid: a row per photo, a column per style")
-    out.add_argument("--per-style", help="folder for one grid per style (<style>.png)")
+    out.add_argument("--per-style", help="folder for one grid per style (<style>.jpg)")
     ap.add_argument("--cols", type=int, default=4, help="photo/stylized pairs per row with --per-style")
     args = ap.parse_args()
     styles = [load_style(s) for s in args.styles] if args.styles else list_local_styles()
@@ -72,7 +72,7 @@ def main() -> int:
         print(f"wrote {args.out}: {len(rows)} photos x {len(styles)} styles")
         return 0
     for k, style in enumerate(styles):
-        path = Path(args.per_style) / f"{style.config.name}.png"
+        path = Path(args.per_style) / f"{style.config.name}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(path, tile([np.concatenate([r[0], r[k + 1]], 1) for r in rows], args.cols))
         print(f"wrote {path}: {len(rows)} photos")
