@@ -91,7 +91,8 @@ def score(task: str, outputs: np.ndarray, reference: np.ndarray) -> dict:
 
     if task == "painter":
         values = lpips_scores(LPIPS(), outputs, reference)
-        return {"metric": "LPIPS", "value": float(values.mean()), "std": float(values.std())}
+        return {"metric": "LPIPS", "value": float(values.mean()), "std": float(values.std()),
+                "per_face": [round(float(v), 5) for v in values]}
     mean, std = kid(vgg_embeddings(outputs), vgg_embeddings(reference), subsets=50, subset_size=min(len(outputs), 40))
     return {"metric": "KID (VGG16 relu5_3)", "value": mean, "std": std}
 
@@ -195,11 +196,28 @@ def report(out: Path, plot: Path) -> None:
         ax.legend()
     fig.tight_layout()
     fig.savefig(plot, dpi=110)
+    paired_differences(rows)
     for r in rows:
         kept = r.get("keep_shape", {}).get("1.0") if r["tps"] else None
         kept = f"{kept['value']:.4f}" if kept else "-"
         print(f"| {r['task']} | {r['count']} | {'on' if r['tps'] else 'off'} | {r['value']:.4f} ± {r['std']:.4f} | "
               f"{kept} | {r['steps']} | {r['size']} | {r['s_per_step']} | {r['wall_s']} | {r['hardware']} |")
+
+
+def paired_differences(rows: list[dict]) -> None:
+    """Per count: TPS minus no-TPS LPIPS on the same test faces (mean and standard error of the paired
+    differences), for the engine's default and for keep_shape 1. Negative: TPS closer to the ground truth."""
+    arms = {(r["count"], r["tps"]): r for r in rows if r["task"] == "painter"}
+    for count in sorted({c for c, _ in arms}):
+        on, off = arms.get((count, True)), arms.get((count, False))
+        if not (on and off and "per_face" in on and "per_face" in off):
+            continue
+        base = np.array(off["per_face"])
+        for label, tps in (("keep_shape 0", on), ("keep_shape 1", on.get("keep_shape", {}).get("1.0"))):
+            if tps and "per_face" in tps:
+                d = np.array(tps["per_face"]) - base
+                print(f"painter {count:3d} artworks, TPS ({label}) - no TPS: {d.mean():+.4f} "
+                      f"+- {d.std(ddof=1) / np.sqrt(len(d)):.4f} (paired, {len(d)} faces)")
 
 
 def main() -> int:

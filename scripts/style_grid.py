@@ -45,7 +45,8 @@ def main() -> int:
     ap.add_argument("--photos", nargs="+", default=[str(ROOT / "examples")])
     ap.add_argument("--count", type=int, default=6)
     ap.add_argument("--cell", type=int, default=224)
-    ap.add_argument("--alpha", type=float)
+    ap.add_argument("--alpha", type=float, help="geometry strength (default: each style's)")
+    ap.add_argument("--keep-shape", type=float, help="keep own face shape, 0..1 (default: each style's)")
     out = ap.add_mutually_exclusive_group(required=True)
     out.add_argument("--out", help="one grid: a row per photo, a column per style")
     out.add_argument("--per-style", help="folder for one grid per style (<style>.jpg)")
@@ -60,7 +61,7 @@ def main() -> int:
             continue
         cells = [label(head_crop(image, faces[0].box, args.cell), "photo")]
         for style in styles:
-            out = stylize(image, style, alpha=args.alpha, faces=faces).image
+            out = stylize(image, style, alpha=args.alpha, keep_shape=args.keep_shape, faces=faces).image
             cells.append(label(head_crop(out, faces[0].box, args.cell), style.config.display_name))
         rows.append(cells)
         if len(rows) == args.count:
