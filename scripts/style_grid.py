@@ -46,11 +46,12 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=6)
     ap.add_argument("--cell", type=int, default=224)
     ap.add_argument("--alpha", type=float, help="geometry strength (default: each style's)")
-    ap.add_argument("--keep-shape", type=float, help="keep own face shape, 0..1 (default: each style's)")
+    ap.add_argument("--keep-shape", type=float, nargs="+", default=[None],
+                    help="keep own face shape, 0..1 (default: each style's); several values: a column each")
     out = ap.add_mutually_exclusive_group(required=True)
     out.add_argument("--out", help="one grid: a row per photo, a column per style")
     out.add_argument("--per-style", help="folder for one grid per style (<style>.jpg)")
-    ap.add_argument("--cols", type=int, default=4, help="photo/stylized pairs per row with --per-style")
+    ap.add_argument("--cols", type=int, default=4, help="photos per row with --per-style")
     args = ap.parse_args()
     styles = [load_style(s) for s in args.styles] if args.styles else list_local_styles()
     rows = []
@@ -61,8 +62,11 @@ def main() -> int:
             continue
         cells = [label(head_crop(image, faces[0].box, args.cell), "photo")]
         for style in styles:
-            out = stylize(image, style, alpha=args.alpha, keep_shape=args.keep_shape, faces=faces).image
-            cells.append(label(head_crop(out, faces[0].box, args.cell), style.config.display_name))
+            for keep in args.keep_shape:
+                out = stylize(image, style, alpha=args.alpha, keep_shape=keep, faces=faces).image
+                name = style.config.display_name if keep is None else f"keep shape {keep:g}" if len(
+                    styles) == 1 else f"{style.config.display_name}, keep {keep:g}"
+                cells.append(label(head_crop(out, faces[0].box, args.cell), name))
         rows.append(cells)
         if len(rows) == args.count:
             break
@@ -75,7 +79,8 @@ def main() -> int:
     for k, style in enumerate(styles):
         path = Path(args.per_style) / f"{style.config.name}.jpg"
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_image(path, tile([np.concatenate([r[0], r[k + 1]], 1) for r in rows], args.cols))
+        n = len(args.keep_shape)
+        save_image(path, tile([np.concatenate([r[0], *r[1 + k * n:1 + (k + 1) * n]], 1) for r in rows], args.cols))
         print(f"wrote {path}: {len(rows)} photos")
     return 0
 
