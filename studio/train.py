@@ -302,7 +302,9 @@ def _check_resume(config: TrainConfig, run_dir: Path, resume: bool) -> Path | No
     if saved_file.is_file():
         saved = json.loads(saved_file.read_text())
         now = json.loads(json.dumps(config.to_dict()))  # tuples -> lists, like the saved file
-        diff = sorted(k for k in now if k not in RESUMABLE and now.get(k) != saved.get(k))
+        # a run saved before a setting existed ran with that setting's default
+        default = json.loads(json.dumps(TrainConfig().to_dict()))
+        diff = sorted(k for k in now if k not in RESUMABLE and now.get(k) != saved.get(k, default.get(k)))
         if diff:
             raise ResumeError(f"cannot resume {run_dir}: settings {diff} differ from the saved run "
                               f"({saved_file}); resume with the saved config (omit --config/--preset) or "

@@ -132,6 +132,15 @@ class TestTrain:
             _run(data, tmp_path, tiny(steps=2), "once", overwrite=True)
         with pytest.raises(ResumeError, match="size"):
             _run(data, tmp_path, tiny(steps=4, size=72), "once", resume=True, overwrite=True)
+        # a run saved before a setting existed resumes when the setting is at its default, not otherwise
+        saved = tmp_path / "runs" / "once" / "config.json"
+        config = json.loads(saved.read_text())
+        del config["landmark_edit"]
+        saved.write_text(json.dumps(config))
+        with pytest.raises(ResumeError, match="landmark_edit"):
+            _run(data, tmp_path, tiny(steps=3, landmark_edit={"eyes": {"scale": 1.5}}), "once", resume=True,
+                 overwrite=True)
+        assert _run(data, tmp_path, tiny(steps=3), "once", resume=True, overwrite=True).steps == 3
 
     def test_bad_inputs(self, data, tmp_path):
         (tmp_path / "taken").mkdir()
