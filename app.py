@@ -241,8 +241,8 @@ def build_demo() -> gr.Blocks:
         gallery.select(ui.select_style, [style_names], [selected, card, card_preview, files, alpha, keep, mode],
                        show_progress="hidden").then(**stylize_event)
         gr.on([photo.change, mode.input, alpha.release, strength.release, keep.release], **stylize_event)
-        cam.stream(ui.stylize_live, [cam, selected, alpha, strength, mode, keep], [live], stream_every=0.2, time_limit=120,
-                   concurrency_limit=2, concurrency_id="live", show_progress="hidden")
+        cam.stream(ui.stylize_live, [cam, selected, alpha, strength, mode, keep], [live], stream_every=0.2,
+                   time_limit=120, concurrency_limit=2, concurrency_id="live", show_progress="hidden")
 
         # ---------------------------------------------------------------- wiring: studio
         qa_outputs = [session, qa_gallery, qa_summary, edit_pick, align_art]

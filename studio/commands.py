@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from core.package import STYLIZE_MODES
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
 
@@ -35,7 +37,7 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--style", required=True, help="style name (in styles/) or package folder")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--mode", choices=["face", "full"],
+    p.add_argument("--mode", choices=STYLIZE_MODES,
                    help="face: stylize faces only; full: the whole picture, faces aligned on top "
                         "(default: the style's mode_default)")
     p.add_argument("--alpha", type=float, help="geometry strength (0 photo, 1 style, >1 exaggerated)")
