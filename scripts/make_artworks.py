@@ -202,10 +202,20 @@ def make_artworks(style: str, photos: Path, out: Path, count: int, seed: int, si
     return rows
 
 
+def held_out() -> list[str]:
+    """The capture score's held-out faces (studio/eval_holdout.txt): no split, style or recipe may use them."""
+    file = ROOT / "studio" / "eval_holdout.txt"
+    if not file.is_file():
+        return []
+    return [ln.strip() for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip() and ln[0] != "#"]
+
+
 def write_split(photos: Path, out: Path) -> tuple[list[str], list[str]]:
     """Write out/split/{artworks,photos}.txt and out/photos/ (links to the photos half plus its metadata.json)."""
     paths, meta = load_photos(photos)
+    held = set(held_out())
     art, pool = split_halves(sorted(n for n in paths if n in meta))
+    art, pool = [n for n in art if n not in held], [n for n in pool if n not in held]  # the capture faces
     (out / "split").mkdir(parents=True, exist_ok=True)
     for file, names in (("artworks.txt", art), ("photos.txt", pool)):
         header = f"# {len(names)} of {len(paths)} photos in {photos}, split by scripts/make_artworks.py\n"
