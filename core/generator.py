@@ -5,6 +5,7 @@ painting over it. Every op is a conv, a matmul or grid_sample, so it exports to 
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -26,6 +27,8 @@ class GeneratorConfig:
     tps_reg: float = 1e-3  # smoothing of the feature-space TPS (normalized units)
     skip_bottleneck: int = 4  # 1x1-squeeze the 1/2 skip to this many channels (2x that at 1/4) before the local
     # warp: grid_sample is memory-bound and was 14 of 25 ms at 512 px under ONNX Runtime; 0 keeps full width
+    head: str = "rgb"  # "rgb": the decoder's image as is (every package written before the head existed);
+    # "art": the learned painting head (`ArtHead`) after the decoder (experimental, docs/training.md)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -36,7 +39,14 @@ class GeneratorConfig:
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown generator config keys {sorted(unknown)}; expected a subset of {sorted(names)}")
-        return cls(**{"skip_bottleneck": 0, **data})  # packages written before the key existed have full skips
+        # packages written before a key existed have full skips and no painting head
+        config = cls(**{"skip_bottleneck": 0, "head": "rgb", **data})
+        if config.head not in HEADS:
+            raise ValueError(f"unknown generator head {config.head!r}; expected one of {HEADS}")
+        return config
+
+
+HEADS = ("art", "rgb")
 
 
 def default_template() -> torch.Tensor:
@@ -75,6 +85,142 @@ def upsample_grid(grid: torch.Tensor) -> torch.Tensor:
                          align_corners=False).permute(0, 2, 3, 1)
 
 
+# --------------------------------------------------------------------------- the painting head
+# Pure functions over images (B,C,H,W) in [0,1]; lengths are in pixels of a 256 px face crop and scale with
+# the input size, so a style trained at 128 px paints the same strokes at 512 px.
+
+LUMA = (0.299, 0.587, 0.114)
+
+
+def luma(x: torch.Tensor) -> torch.Tensor:
+    """Rec. 601 luma (B,1,H,W) of RGB (B,3,H,W)."""
+    w = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * w).sum(1, keepdim=True)
+
+
+def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over a (2r+1)^2 window (B,C,H,W) -> (B,C,H,W); border windows average only what lies inside."""
+    return F.avg_pool2d(x, 2 * radius + 1, 1, radius, count_include_pad=False)
+
+
+def guided_smooth(x: torch.Tensor, radius: float, eps: torch.Tensor, factor: int = 1) -> torch.Tensor:
+    """Edge-preserving self-guided filter (He et al. 2013) per channel of x (B,C,H,W), radius in pixels, eps a
+    scalar tensor (the variance below which detail is flattened); coefficients at 1/factor resolution then
+    upsampled (the fast guided filter), which is what makes wide radii cheap at 512 px."""
+    lo = F.avg_pool2d(x, factor) if factor > 1 else x
+    r = max(1, int(round(radius / factor)))
+    mean = box_mean(lo, r)
+    var = (box_mean(lo * lo, r) - mean * mean).clamp_min(0)
+    a = var / (var + eps)
+    b = mean - a * mean
+    a, b = box_mean(a, r), box_mean(b, r)
+    if factor > 1:
+        a = F.interpolate(a, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        b = F.interpolate(b, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    return a * x + b
+
+
+def gaussian_kernel(sigma: float) -> torch.Tensor:
+    """Normalized 1-D Gaussian (K,) with K = 2*ceil(3 sigma)+1."""
+    r = max(1, int(math.ceil(3 * sigma)))
+    t = torch.arange(-r, r + 1, dtype=torch.float32)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    return k / k.sum()
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of (B,C,H,W), replicate borders."""
+    k = gaussian_kernel(sigma).to(x)
+    c, r = int(x.shape[1]), (len(k) - 1) // 2  # python ints: the ONNX graph gets constant kernels
+    x = F.pad(x, (r, r, r, r), mode="replicate")
+    x = F.conv2d(x, k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(x, k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def xdog(value: torch.Tensor, sigma: float, eps: torch.Tensor, phi: torch.Tensor, k: float = 1.6,
+         tau: float = 0.98) -> torch.Tensor:
+    """Soft XDoG line mask (B,1,H,W) in [0,1], 1 = ink, of a value image (B,1,H,W) (Winnemoeller et al. 2012):
+    where the difference of Gaussians dips below eps, tanh(phi * (eps - DoG)); differentiable in eps and phi."""
+    dog = gaussian_blur(value, sigma) - tau * gaussian_blur(value, sigma * k)
+    return torch.relu(torch.tanh(phi * (eps - dog)))
+
+
+def soft_levels(value: torch.Tensor, thresholds: torch.Tensor, steps: torch.Tensor, floor: torch.Tensor,
+                width: float = 0.02) -> torch.Tensor:
+    """Flat shading: value (B,1,H,W) -> floor + sum_k steps_k * sigmoid((value - thresholds_k) / width), a soft
+    staircase of K levels (thresholds, steps (K,)) that maps each band of value to one tone."""
+    t = thresholds.view(1, -1, 1, 1)
+    return floor + (steps.view(1, -1, 1, 1) * torch.sigmoid((value - t) / width)).sum(1, keepdim=True)
+
+
+def grain_texture(size: int = 64, seed: int = 0) -> torch.Tensor:
+    """A fixed tileable noise tile (2,size,size): fine (1 px) and coarse (3 px) grain, zero mean, unit std;
+    saved with the weights so torch and ONNX paint the same texture."""
+    g = torch.Generator().manual_seed(seed)
+    base = torch.randn(1, 2, size, size, generator=g)
+    base = F.pad(base, (8, 8, 8, 8), mode="circular")
+    fine = gaussian_blur(base[:, :1], 0.7)[..., 8:-8, 8:-8]
+    coarse = gaussian_blur(base[:, 1:], 2.5)[..., 8:-8, 8:-8]
+    out = torch.cat([fine, coarse], 1)[0]
+    return (out - out.mean((1, 2), keepdim=True)) / out.std((1, 2), keepdim=True)
+
+
+MAPS = 4  # per-pixel maps the decoder gives the head: two smoothing logits, line gain, flat-shading gain
+
+
+class ArtHead(nn.Module):
+    """The painting head: a decoder image (B,3,H,W) in [-1,1] and per-pixel maps (B,MAPS,H,W) -> a painting.
+
+    Every parameter is learned from the artworks, the same ops serve every style: edge-preserving smoothing at
+    two radii (soft per-pixel choice), a flat-shading staircase of the value, a colour transform, paper/brush
+    grain and XDoG ink lines at two widths with a learned ink. It starts as a generic painting (smoothed, some
+    flat shading, thin lines; `identity=True`: the input unchanged), because from the photo no unpaired loss
+    we measured leads to flat regions and lines (docs/training.md)."""
+
+    def __init__(self, levels: int = 4, identity: bool = False) -> None:
+        super().__init__()
+        self.smooth_logits = nn.Parameter(torch.tensor([4.0, 0.0, 0.0] if identity else [0.0, 2.0, 2.0]))
+        self.log_eps = nn.Parameter(torch.tensor([-6.0, -5.0]))
+        self.flat_logit = nn.Parameter(torch.tensor(-4.0 if identity else 0.0))
+        self.thresholds = nn.Parameter(torch.linspace(0.15, 0.85, levels))
+        self.steps = nn.Parameter(torch.full((levels,), 0.9 / levels))
+        self.floor = nn.Parameter(torch.tensor(0.05))
+        self.color = nn.Parameter(torch.eye(3))
+        self.bias = nn.Parameter(torch.zeros(3))
+        self.grain = nn.Parameter(torch.zeros(2))
+        self.line_logits = nn.Parameter(torch.full((2,), -5.0 if identity else -1.0))  # thin, bold
+        self.line_eps = nn.Parameter(torch.tensor([-0.005, -0.005]))
+        self.line_log_phi = nn.Parameter(torch.tensor([4.6, 4.6]))  # phi = 100
+        self.ink_shade = nn.Parameter(torch.tensor(0.2))  # ink = local colour * shade + ink_colour
+        self.ink_color = nn.Parameter(torch.zeros(3))
+        self.register_buffer("texture", grain_texture())
+
+    def forward(self, image: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+        h, w = int(image.shape[-2]), int(image.shape[-1])  # static under tracing: kernel sizes follow the size
+        unit = h / 256.0
+        x = (image + 1) * 0.5
+        fine = guided_smooth(x, 2.0 * unit, self.log_eps[0].exp(), factor=2 if h >= 256 else 1)
+        wide = guided_smooth(x, 12.0 * unit, self.log_eps[1].exp(), factor=4 if h >= 64 else 1)
+        logits = self.smooth_logits.view(1, 3, 1, 1) + torch.cat([torch.zeros_like(maps[:, :1]), maps[:, :2]], 1)
+        mix = torch.softmax(logits, 1)
+        s = mix[:, :1] * x + mix[:, 1:2] * fine + mix[:, 2:3] * wide
+        value = luma(s)
+        flat = soft_levels(value, self.thresholds, self.steps, self.floor)
+        s = s + torch.sigmoid(self.flat_logit + maps[:, 3:4]) * (flat - value)
+        s = torch.einsum("ij,bjhw->bihw", self.color, s) + self.bias.view(1, 3, 1, 1)
+        reps = (1, 1, -(-h // self.texture.shape[-2]), -(-w // self.texture.shape[-1]))
+        tex = self.texture[None].repeat(reps)[..., :h, :w]
+        s = s * (1 + (self.grain.view(1, 2, 1, 1) * tex).sum(1, keepdim=True))
+        lit = luma(fine)
+        gains = torch.sigmoid(self.line_logits) * 2
+        lines = sum(gains[i] * xdog(lit, sigma * unit, self.line_eps[i], self.line_log_phi[i].exp())
+                    for i, sigma in enumerate((1.0, 2.0)))
+        lines = (lines * 2 * torch.sigmoid(maps[:, 2:3])).clamp(0, 1)
+        ink = s * self.ink_shade + self.ink_color.view(1, 3, 1, 1)
+        out = s * (1 - lines) + ink * lines
+        return out.clamp(0, 1) * 2 - 1
+
+
 class Generator(nn.Module):
     """image (B,3,H,W) in [-1,1], canonical landmarks (B,73,2) normalized, alpha (B,) -> image (B,3,H,W) in [-1,1].
 
@@ -99,6 +245,11 @@ class Generator(nn.Module):
         self.up2 = nn.Sequential(nn.Conv2d(2 * c + k1, c, 1), nn.LeakyReLU(0.2, True), separable(c, c),
                                  nn.LeakyReLU(0.2, True))
         self.to_rgb = nn.Sequential(nn.Conv2d(c, 12, 1), nn.PixelShuffle(2))
+        if config.head == "art":
+            self.to_maps = nn.Sequential(nn.Conv2d(c, 4 * MAPS, 1), nn.PixelShuffle(2))
+            nn.init.zeros_(self.to_maps[0].weight)
+            nn.init.zeros_(self.to_maps[0].bias)
+            self.art = ArtHead()
         self._warps: dict[tuple, TemplateTPS] = {}
 
     def set_template(self, template: torch.Tensor) -> None:
@@ -119,7 +270,9 @@ class Generator(nn.Module):
         self._warp("global", height // 8, width // 8)
         self._warp("local", height // 4, width // 4)
 
-    def forward(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor | float = 1.0) -> torch.Tensor:
+    def decode(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor | float = 1.0
+               ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The warped decoder image (B,3,H,W) in [-1,1] and the head's maps (B,MAPS,H,W) (None without a head)."""
         h, w = int(image.shape[-2]), int(image.shape[-1])  # static: the warp bases are per size
         if h % 8 or w % 8:
             raise ValueError(f"generator input must be a multiple of 8 in size, got {h}x{w}")
@@ -140,7 +293,16 @@ class Generator(nn.Module):
         x = self.up1(torch.cat([x, s2], 1))
         x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         x = self.up2(torch.cat([x, s1], 1))
-        return torch.tanh(self.to_rgb(x))
+        rgb = torch.tanh(self.to_rgb(x))
+        return rgb, (self.to_maps(x) if self.config.head == "art" else None)
+
+    def forward(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor | float = 1.0,
+                with_decoder: bool = False, detach: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """The stylized image; with_decoder: (stylized, the decoder's image before the head) for the trainer;
+        detach: the head's losses do not reach the decoder (it stays a geometric warp of the photo)."""
+        rgb, maps = self.decode(image, points, alpha)
+        out = rgb if maps is None else self.art(rgb.detach() if detach else rgb, maps)
+        return (out, rgb) if with_decoder else out
 
 
 def count_parameters(module: nn.Module) -> int:

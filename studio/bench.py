@@ -140,6 +140,76 @@ def run_bench(args) -> int:
     return 0
 
 
+LEGACY_RECIPE = {"generator": {"head": "rgb"}, "warmup_steps": 0}  # the TrainConfig defaults
+
+
+def _paint_recipe() -> dict:
+    from studio.train import TrainConfig
+
+    paint = TrainConfig.preset("paint").to_dict()
+    return {k: paint[k] for k in ("generator", "weights", "warmup_steps", "lr", "head_lr", "maps_lr")}
+
+
+PAINT_RECIPE = None  # filled on first use: importing the trainer here would load torch for `bench` alone
+
+
+def synthetic_sets(size: int, count: int = 16, seed: int = 0):
+    """A StyleSet and a PhotoPool of random images with landmarks near the mean photo face (timing only)."""
+    from core.generator import default_template
+    from studio.data import PhotoPool, StyleSet
+
+    rng = np.random.default_rng(seed)
+    template = default_template().numpy()
+    def faces(cls):
+        pts = (template[None] + rng.normal(0, 0.02, (count,) + template.shape) + 1) * size / 2
+        images = rng.integers(0, 255, (count, size, size, 3), dtype=np.uint8)
+        return cls(images=images, points=pts.astype(np.float32), size=size, records=[])
+    return faces(StyleSet), faces(PhotoPool)
+
+
+def train_step_seconds(overrides: dict, size: int, batch: int, steps: int, warm: int = 2) -> float:
+    """Median seconds of one optimizer step of the trainer built from TrainConfig defaults + overrides."""
+    from accelerate import Accelerator
+
+    from studio.train import Trainer, TrainConfig
+
+    config = TrainConfig.from_dict({**overrides, "size": size, "batch": batch, "perceptual_size": size,
+                                    "vgg_download": False})
+    style, photos = synthetic_sets(size)
+    trainer = Trainer(config, Accelerator(cpu=True), style, photos)
+    start = config.warmup_steps  # time the main phase, not the warm-up
+    times = []
+    for i in range(warm + steps):
+        t0 = time.perf_counter()
+        trainer.step(start + i, 0)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times[warm:]))
+
+
+def run_train_bench(args) -> int:
+    """Training s/step of the painting-head recipe (preset "paint") and of the TrainConfig defaults (VGG content,
+    GAN, cycle; the recipe of every bundled style), in the same run."""
+    import torch
+
+    from studio.losses import vgg_path
+
+    global PAINT_RECIPE
+    torch.set_num_threads(2)
+    PAINT_RECIPE = _paint_recipe()
+    rows = {}
+    for size, batch in ((128, 4), (256, 8)):
+        legacy = train_step_seconds(LEGACY_RECIPE, size, batch, args.steps)
+        current = train_step_seconds(PAINT_RECIPE, size, batch, args.steps)
+        rows[f"{size}px_b{batch}"] = {"paint_s_per_step": round(current, 3), "default_s_per_step": round(legacy, 3),
+                                      "speedup": round(legacy / current, 2)}
+        print(f"{size} px, batch {batch}: preset paint {current:.3f} s/step, default recipe {legacy:.3f} s/step "
+              f"({legacy / current:.1f}x)", file=sys.stderr)
+    result = {"train": rows, "torch_threads": 2, "vgg": str(vgg_path()) if vgg_path().is_file() else "unavailable",
+              "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count()}
+    print(json.dumps(result))
+    return 0
+
+
 if __name__ == "__main__":
     import argparse
 

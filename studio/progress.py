@@ -90,7 +90,8 @@ class CallbackList(TrainCallback):
 class TqdmCallback(TrainCallback):
     """A tqdm progress bar with the main losses as postfix; checkpoints are noted above the bar."""
 
-    def __init__(self, keys: tuple[str, ...] = ("g_adv", "d_adv", "content", "cycle_x"), **tqdm_kwargs: Any) -> None:
+    def __init__(self, keys: tuple[str, ...] = ("g_adv", "d_adv", "content", "cycle_x", "style", "base"),
+                 **tqdm_kwargs: Any) -> None:
         self.keys = keys
         self.kwargs = {"unit": "step", "dynamic_ncols": True, **tqdm_kwargs}
         self.bar = None

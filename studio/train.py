@@ -44,7 +44,8 @@ PLOT_FILE = "losses.png"
 PREVIEWS = "previews"
 DATASET_FILE = "dataset.json"
 ATTRIBUTION_FILE = "attribution.json"
-DEFAULT_WEIGHTS = {"adv": 1.0, "cycle": 5.0, "content": 1.0, "deform": 1.0, "color": 0.0, "texture": 0.0}
+DEFAULT_WEIGHTS = {"adv": 1.0, "cycle": 5.0, "content": 1.0, "deform": 1.0, "color": 0.0, "texture": 0.0,
+                   "patch": 0.0, "palette": 0.0, "layout": 0.0, "style": 0.0, "base": 0.0}
 # Settings that may change between a run and its resumption; every other one must match.
 RESUMABLE = {"steps", "checkpoint_every", "keep_checkpoints", "preview_every", "threads", "mixed_precision"}
 
@@ -70,6 +71,9 @@ class TrainConfig:
     batch: int = 4
     lr: float = 2e-4
     d_lr: float = 2e-4
+    head_lr: float = 1e-2  # the painting head's few global parameters (smoothing, levels, lines, palette)
+    maps_lr: float | None = None  # the decoder's per-pixel maps for the head (None: lr; 0 keeps the head global)
+    head_detach: bool = False  # the painting head's losses stop at its input: the decoder only warps the photo
     betas: tuple[float, float] = (0.5, 0.99)
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     warmup_steps: int = 200  # first steps train G alone to reproduce the aligned photo (L1 + content)
@@ -92,6 +96,7 @@ class TrainConfig:
     deform_strength: float = 0.05  # the random warp T of the deformation-invariance loss
     content_taps: tuple[str, ...] = ("relu3_3", "relu4_3")
     texture_taps: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3")
+    style_taps: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3")  # VGG taps of the sliced Wasserstein style loss
     perceptual_size: int = 256  # VGG sees images resized to at most this side
     vgg_download: bool = True  # let torchvision download VGG16 when the shared file is absent
     holdout: int = 4  # photos kept out of training for the preview grid
@@ -108,6 +113,7 @@ class TrainConfig:
         self.diffaug = tuple(self.diffaug)
         self.content_taps = tuple(self.content_taps)
         self.texture_taps = tuple(self.texture_taps)
+        self.style_taps = tuple(self.style_taps)
         self.weights = {**DEFAULT_WEIGHTS, **self.weights}
 
     def validate(self) -> None:
@@ -171,12 +177,18 @@ class TrainConfig:
     @classmethod
     def preset(cls, name: str) -> "TrainConfig":
         """"quick": 128 px, 1500 steps at a higher learning rate, a CPU-friendly first look; "full": 256 px,
-        20000 steps (GPU)."""
+        20000 steps (GPU); "paint": the experimental painting-head recipe (docs/training.md)."""
         presets = {
             "quick": dict(size=128, steps=1500, batch=4, perceptual_size=128, checkpoint_every=250,
                           preview_every=250, lr=5e-4, d_lr=5e-4),
             "full": dict(size=256, steps=20000, batch=8, perceptual_size=256, checkpoint_every=1000,
                          preview_every=500, ema_decay=0.999),
+            # experimental (issue 13): the painting head fitted by VGG feature statistics, no GAN (docs/training.md)
+            "paint": dict(size=128, steps=600, batch=8, perceptual_size=128, checkpoint_every=200, preview_every=200,
+                          lr=5e-4, head_lr=5e-3, maps_lr=0.0, warmup_steps=300, head_detach=True,
+                          generator={**GeneratorConfig().to_dict(), "head": "art"},
+                          weights={**DEFAULT_WEIGHTS, "adv": 0.0, "cycle": 0.0, "content": 0.0, "style": 1.0,
+                                   "base": 1.0}),
         }
         if name not in presets:
             raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
@@ -326,7 +338,8 @@ class Trainer:
         gcfg = GeneratorConfig.from_dict(c.generator)
         if c.no_tps:
             gcfg.global_warp = gcfg.local_warp = False
-        fcfg = GeneratorConfig.from_dict({**gcfg.to_dict(), "global_warp": False, "local_warp": False})
+        fcfg = GeneratorConfig.from_dict({**gcfg.to_dict(), "global_warp": False, "local_warp": False,
+                                          "head": "rgb"})  # F only undoes the palette and texture
         self.template = torch.as_tensor(style.template, dtype=torch.float32)
         self.reg = gcfg.tps_reg
         self.face_mask = None if c.no_tps else L.face_mask(self.template, c.size).to(accelerator.device)
@@ -335,7 +348,12 @@ class Trainer:
         DY, DX = L.Discriminator(c.disc_channels), L.Discriminator(c.disc_channels)
         self.ema = copy.deepcopy(G).eval()
         L.requires_grad(self.ema, False)
-        opt_g = torch.optim.Adam(list(G.parameters()) + list(F.parameters()), lr=c.lr, betas=c.betas)
+        head = [p for n, p in G.named_parameters() if n.startswith("art.")]
+        maps = [p for n, p in G.named_parameters() if n.startswith("to_maps.")]
+        body = [p for n, p in G.named_parameters() if not n.startswith(("art.", "to_maps."))] + list(F.parameters())
+        groups = [{"params": body}] + ([{"params": head, "lr": c.head_lr}] if head else []) + (
+            [{"params": maps, "lr": c.lr if c.maps_lr is None else c.maps_lr}] if maps else [])
+        opt_g = torch.optim.Adam(groups, lr=c.lr, betas=c.betas)
         opt_d = torch.optim.Adam(list(DY.parameters()) + list(DX.parameters()), lr=c.d_lr, betas=c.betas)
         self.G, self.F, self.DY, self.DX, self.opt_g, self.opt_d = accelerator.prepare(G, F, DY, DX, opt_g, opt_d)
         self.ema.to(device)
@@ -344,6 +362,7 @@ class Trainer:
 
         w = c.weights
         taps = list(c.content_taps) + list(c.texture_taps) if w["content"] or w["texture"] else []
+        taps += list(c.style_taps) if w["style"] else []
         self.vgg = L.load_vgg(sorted(set(taps)), allow_download=c.vgg_download, max_size=c.perceptual_size) \
             if taps else None
         if self.vgg is not None:
@@ -353,6 +372,7 @@ class Trainer:
         self.photo = torch.as_tensor(photos.images).permute(0, 3, 1, 2).contiguous().to(device)
         self.photo_pts = torch.as_tensor(photos.points).to(device)
         self.gram_targets = self._gram_targets() if self.vgg is not None else None  # logged even at weight 0
+        self.style_bank = self._style_bank() if self.vgg is not None and w["style"] else None
 
     @property
     def device(self) -> torch.device:
@@ -372,6 +392,18 @@ class Trainer:
                 if k in self.config.texture_taps:
                     sums[k] = sums.get(k, 0) + L.gram(f).sum(0)
         return {k: v / len(self.art) for k, v in sums.items()}
+
+    @torch.no_grad()
+    def _style_bank(self, per_image: int = 1024) -> dict[str, torch.Tensor]:
+        """Random VGG feature vectors (N, C) of every artwork per style tap: the target distribution, computed once."""
+        g = seeded_generator(self.config.seed, -1, 0, 0)
+        bank: dict[str, list] = {t: [] for t in self.config.style_taps}
+        for i in range(0, len(self.art), 8):
+            x, _ = self._tensors(self.art[i:i + 8], self.art_pts[i:i + 8])
+            feats = self.vgg(x)
+            for t in bank:
+                bank[t].append(L.feature_samples(feats[t], per_image * len(x), g))
+        return {t: torch.cat(v) for t, v in bank.items()}
 
     def _batch(self, rng: torch.Generator) -> tuple[torch.Tensor, ...]:
         """Photos x (B,3,S,S), landmarks p, artworks y, landmarks q: sampled and augmented from `rng` only."""
@@ -398,8 +430,10 @@ class Trainer:
             x, p, y, q = self._batch(rng)
             t = self.template.to(dev)[None]
             content_target = x if c.no_tps else warp_to(x, p, t, self.reg)  # photo in the style's geometry
-            y_p = y if c.no_tps else warp_to(y, q, p, self.reg)  # artwork in the photo's geometry
-            y_t = y if c.no_tps else warp_to(y, q, t, self.reg)  # artwork in the template geometry
+            need_f = step >= c.warmup_steps and bool(w["adv"] or w["cycle"])
+            need_t = step >= c.warmup_steps and bool(w["cycle"] or w["patch"] or w["palette"])
+            y_p = y if c.no_tps or not need_f else warp_to(y, q, p, self.reg)  # artwork in the photo's geometry
+            y_t = y if c.no_tps or not need_t else warp_to(y, q, t, self.reg)  # artwork in the template geometry
             src, dst = random_warp(c.batch, rng, c.deform_strength, device=dev)
         if step < c.warmup_steps:
             return self._warmup(x, p, content_target)
@@ -408,30 +442,50 @@ class Trainer:
         L.requires_grad(DY, False)
         L.requires_grad(DX, False)
         with acc.autocast():
-            fake_y = self.G(x, p)
-            fake_x = self.F(y_p, p)
-            out["g_adv"] = L.g_nonsaturating_loss(DY(L.diff_augment(fake_y, rng, c.diffaug)))
-            out["f_adv"] = L.g_nonsaturating_loss(DX(L.diff_augment(fake_x, rng, c.diffaug)))
-            with torch.autocast(dev.type, enabled=False):  # pixel-space TPS in fp32
-                out["cycle_x"] = L.cycle_loss(lambda im: self.F(im, p), fake_y.float(), x, p, t, self.reg, c.no_tps)
-            out["cycle_y"] = (self.G(fake_x, p) - y_t).abs().mean()
+            fake_y, decoded = self.G(x, p, with_decoder=True, detach=c.head_detach)
+            fake_x = self.F(y_p, p) if w["adv"] or w["cycle"] else None
+            if w["adv"]:
+                out["g_adv"] = L.g_nonsaturating_loss(DY(L.diff_augment(fake_y, rng, c.diffaug)))
+                out["f_adv"] = L.g_nonsaturating_loss(DX(L.diff_augment(fake_x, rng, c.diffaug)))
+            if w["cycle"]:
+                with torch.autocast(dev.type, enabled=False):  # pixel-space TPS in fp32
+                    out["cycle_x"] = L.cycle_loss(lambda im: self.F(im, p), fake_y.float(), x, p, t, self.reg,
+                                                  c.no_tps)
+                out["cycle_y"] = (self.G(fake_x, p) - y_t).abs().mean()
             if w["deform"]:
                 with torch.autocast(dev.type, enabled=False):
                     out["deform"] = L.deformation_loss(lambda im, pts: self.G(im, pts), x, p, fake_y.float(),
                                                        src, dst, c.no_tps, self.face_mask)
             if w["color"]:
                 out["color"] = L.color_loss(fake_y, content_target)
+            if w["patch"]:
+                out["patch"] = L.patch_loss(fake_y, y_t, rng)
+            if w["palette"]:
+                out["palette"] = L.palette_loss(fake_y, y_t, rng)
+            if w["layout"]:
+                out["layout"] = L.layout_loss(fake_y, content_target)
+            if w["base"]:  # the decoder stays a geometric warp of the photo; the head paints
+                out["base"] = (decoded - content_target).abs().mean()
             if self.vgg is not None:
                 feats = self.vgg(fake_y)
-                with torch.no_grad():
-                    target = self.vgg(content_target)
-                out["content"] = L.perceptual_loss(feats, target, c.content_taps)
-                out["texture"] = L.texture_loss(feats, self.gram_targets)
-            total = (w["adv"] * (out["g_adv"] + out["f_adv"]) + w["cycle"] * (out["cycle_x"] + out["cycle_y"])
-                     + sum(w[k] * out[k] for k in ("deform", "color", "content", "texture") if k in out))
+                if w["content"] or w["texture"]:
+                    with torch.no_grad():
+                        target = self.vgg(content_target)
+                    out["content"] = L.perceptual_loss(feats, target, c.content_taps)
+                    out["texture"] = L.texture_loss(feats, self.gram_targets)
+                if self.style_bank is not None:
+                    out["style"] = L.style_swd_loss(feats, self.style_bank, rng)
+            total = (sum(w["adv"] * out[k] for k in ("g_adv", "f_adv") if k in out)
+                     + sum(w["cycle"] * out[k] for k in ("cycle_x", "cycle_y") if k in out)
+                     + sum(w[k] * out[k] for k in ("deform", "color", "content", "texture", "patch", "palette", "layout",
+                                              "style", "base") if k in out))
         acc.backward(total)
         self.opt_g.step()
         self.opt_g.zero_grad(set_to_none=True)
+        values = {k: float(v.detach()) for k, v in out.items()}
+        values["g_total"] = float(total.detach())
+        if not w["adv"]:  # no adversarial term: the discriminators are not trained
+            return values
 
         L.requires_grad(DY, True)
         L.requires_grad(DX, True)
@@ -451,17 +505,17 @@ class Trainer:
         acc.backward(d_total)
         self.opt_d.step()
         self.opt_d.zero_grad(set_to_none=True)
-        values = {k: float(v.detach()) for k, v in out.items()}
-        values["g_total"], values["d_adv"] = float(total.detach()), values["d_y"] + values["d_x"]
+        values.update({k: float(out[k].detach()) for k in out if k not in values})
+        values["d_adv"] = values["d_y"] + values["d_x"]
         return values
 
     def _warmup(self, x: torch.Tensor, p: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
         """G learns to reproduce the photo in the template geometry (L1 + content) before the GAN starts, so
         the adversarial phase begins from a generator that keeps identity (AnimeGAN's initialization phase)."""
         with self.acc.autocast():
-            fake = self.G(x, p)
+            fake = self.G(x, p, with_decoder=True)[1]  # the decoder: a painting head keeps its painting prior
             out = {"warmup_l1": (fake - target).abs().mean()}
-            if self.vgg is not None:
+            if self.vgg is not None and (self.config.weights["content"] or self.config.weights["texture"]):
                 with torch.no_grad():
                     ref = self.vgg(target)
                 out["content"] = L.perceptual_loss(self.vgg(fake), ref, self.config.content_taps)
@@ -698,7 +752,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--photos", required=True, help="folder of photos, or a Hugging Face dataset id (owner/name)")
     p.add_argument("--out", required=True, help="package folder to write, e.g. styles/my_style")
     p.add_argument("--name", help="style name (default: the --out folder's name)")
-    p.add_argument("--preset", choices=("quick", "full"), help="base settings (default: the TrainConfig defaults)")
+    p.add_argument("--preset", choices=("quick", "full", "paint"),
+                   help="base settings (default: the TrainConfig defaults); paint is experimental")
     p.add_argument("--config", help="training config JSON (any TrainConfig keys), applied over the preset")
     p.add_argument("--steps", type=int)
     p.add_argument("--size", type=int, help="training and package resolution in pixels (multiple of 8)")

@@ -100,3 +100,92 @@ class TestGeneratorConfig:
 
         with pytest.raises(ValueError, match="unknown generator config"):
             GeneratorConfig.from_dict({"width": 3})
+
+
+class TestArtHead:
+    """The painting head: its pure functions, the module and its place in the generator."""
+
+    def test_old_configs_load_without_head(self):
+        assert GeneratorConfig.from_dict({"channels": 4}).head == "rgb"
+        assert GeneratorConfig.from_dict({"channels": 4, "head": "art"}).head == "art"
+
+    def test_unknown_head_is_an_error(self):
+        import pytest
+
+        with pytest.raises(ValueError, match="unknown generator head"):
+            GeneratorConfig.from_dict({"head": "oil"})
+
+    def test_guided_smooth_keeps_constants_and_flattens_noise(self):
+        from core.generator import guided_smooth
+
+        flat = torch.full((1, 3, 32, 32), 0.4)
+        torch.testing.assert_close(guided_smooth(flat, 2, torch.tensor(1e-2)), flat)
+        noise = 0.5 + 0.02 * torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+        assert guided_smooth(noise, 2, torch.tensor(1e-2)).std() < 0.5 * noise.std()
+        step = torch.zeros(1, 3, 32, 32)
+        step[..., 16:] = 1  # a strong edge survives a small eps
+        out = guided_smooth(step, 2, torch.tensor(1e-4))
+        assert out[..., 8].max() < 0.05 and out[..., 24].min() > 0.95
+
+    def test_soft_levels_is_a_staircase(self):
+        from core.generator import soft_levels
+
+        v = torch.tensor([0.1, 0.3, 0.7, 0.9]).view(1, 1, 2, 2)
+        out = soft_levels(v, torch.tensor([0.5]), torch.tensor([0.6]), torch.tensor(0.2), width=1e-3)
+        torch.testing.assert_close(out.flatten(), torch.tensor([0.2, 0.2, 0.8, 0.8]))
+
+    def test_xdog_marks_dark_lines_only(self):
+        from core.generator import xdog
+
+        v = torch.ones(1, 1, 32, 32)
+        assert xdog(v, 1.0, torch.tensor(-0.005), torch.tensor(100.0)).max() == 0
+        v[..., 15:17] = 0.0  # a dark stroke
+        lines = xdog(v, 1.0, torch.tensor(-0.005), torch.tensor(100.0))
+        assert lines[..., 16].min() > 0.5 and lines[..., 2].max() < 1e-6
+
+    def test_gradcheck(self):
+        from core.generator import guided_smooth, soft_levels, xdog
+
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand(1, 1, 12, 12, generator=g, dtype=torch.float64, requires_grad=True)
+        eps = torch.tensor(1e-2, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda a, e: guided_smooth(a, 1, e), (x, eps))
+        phi = torch.tensor(10.0, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda a, e, p: xdog(a, 0.8, e - 0.01, p), (x, eps, phi))
+        t = torch.tensor([0.3, 0.6], dtype=torch.float64, requires_grad=True)
+        s = torch.tensor([0.4, 0.4], dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda a, t, s: soft_levels(a, t, s, s[0] * 0, 0.1), (x, t, s))
+
+    def test_identity_head_nearly_returns_its_input(self):
+        from core.generator import MAPS, ArtHead
+
+        x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+        out = ArtHead(identity=True)(x, torch.zeros(2, MAPS, 32, 32))
+        assert (out - x).abs().mean() < 0.02
+
+    def test_generator_with_head_paints_and_reaches_every_parameter(self):
+        gen = tiny(head="art").train()
+        image, points = inputs(gen)
+        out, decoded = gen(image, points, 1.0, with_decoder=True)
+        assert out.shape == decoded.shape == image.shape and out.abs().max() <= 1
+        assert (out - decoded).abs().mean() > 0.01  # the default head starts as a painting, not the photo
+        out.mean().backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in gen.parameters())
+
+    def test_onnx_parity(self, tmp_path):
+        import numpy as np
+        import onnxruntime as ort
+
+        from core.export import OnnxStyleModel, example_inputs, export_onnx
+
+        gen = tiny(head="art")
+        with torch.no_grad():
+            for p in gen.art.parameters():
+                p.add_(torch.randn_like(p) * 0.1)
+        path = export_onnx(gen, 64, tmp_path / "m.onnx")
+        image, mesh, alpha = example_inputs(gen, 64)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = session.run(None, {"image": image.numpy(), "landmarks": mesh.numpy(), "alpha": alpha.numpy()})[0]
+        with torch.no_grad():
+            want = OnnxStyleModel(gen, 64)(image, mesh, alpha).numpy()
+        assert np.abs(got - want).max() < 1e-3

@@ -207,3 +207,35 @@ class TestPerceptual:
     def test_unknown_tap(self):
         with pytest.raises(ValueError, match="unknown VGG taps"):
             L.VGGFeatures({}, ["relu9_9"])
+
+
+class TestStyleStatistics:
+    def test_sliced_wasserstein_exact(self):
+        a = torch.tensor([[0.0], [1.0], [2.0]])
+        d = torch.ones(1, 1)
+        assert L.sliced_wasserstein(a, a.flip(0), d) == 0  # order-free: a distance between sets
+        torch.testing.assert_close(L.sliced_wasserstein(a, a + 0.5, d), torch.tensor(0.25))
+
+    def test_style_swd_prefers_the_same_distribution(self):
+        g = torch.Generator().manual_seed(0)
+        real = torch.randn(2, 8, 16, 16, generator=g)
+        same = torch.randn(2, 8, 16, 16, generator=g)
+        other = torch.randn(2, 8, 16, 16, generator=g) * 3 + 1
+        bank = {"relu1_2": L.feature_samples(real, 512, g)}
+        near = L.style_swd_loss({"relu1_2": same}, bank, torch.Generator().manual_seed(1), count=512)
+        far = L.style_swd_loss({"relu1_2": other}, bank, torch.Generator().manual_seed(1), count=512)
+        assert near < 0.1 * far
+
+    def test_patch_loss_sees_texture_not_colour(self):
+        g = torch.Generator().manual_seed(0)
+        art = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+        shifted = (art + 0.3).clamp(-1, 1.3)  # same texture, other colour: mean-free patches are unchanged
+        noisy = art + 0.3 * torch.randn(2, 3, 32, 32, generator=g)
+        s = L.patch_loss(shifted, art, torch.Generator().manual_seed(1))
+        n = L.patch_loss(noisy, art, torch.Generator().manual_seed(1))
+        assert s < 0.2 * n
+
+    def test_layout_loss_ignores_tone_but_not_layout(self):
+        x = _smooth_images(2, 32)
+        assert L.layout_loss(x * 0.5 + 0.2, x) < 1e-2  # up to the std epsilon
+        assert L.layout_loss(x.flip(-1), x) > 0.1

@@ -14,8 +14,8 @@ from safetensors.torch import load_file
 from core.errors import DatasetError, PortraitStudioError, StylePackageError, TrainingCancelled
 from studio.data import build_photo_pool, build_style_set
 from studio.progress import CallbackList, Progress, QueueCallback, TqdmCallback, TrainCallback
-from studio.train import (ConfigError, ResumeError, TrainConfig, config_from_args, preview_grid, style_name,
-                          train)
+from studio.train import (ConfigError, ResumeError, TrainConfig, config_from_args, preview_grid, read_losses,
+                          style_name, train)
 from test_data import make_dataset
 
 SIZE = 64
@@ -124,6 +124,26 @@ class TestTrain:
         assert not model["global_warp"] and not model["local_warp"]
         assert "no-tps-ablation" in result.package.config.tags
 
+    def test_painting_head_recipe(self, data, tmp_path):
+        """The experimental 'paint' preset: art head, style statistics, no GAN; the head moves, the package loads."""
+        from core.export import load_generator
+        from core.generator import ArtHead
+
+        paint = TrainConfig.preset("paint")
+        config = tiny(steps=6, warmup_steps=2, weights=paint.weights, head_lr=0.05, maps_lr=0.0, head_detach=True,
+                      style_taps=["relu1_2"], generator={"channels": 4, "blocks": 1, "head": "art"})
+        result = _run(data, tmp_path, config, "paint")
+        assert result.package.config.model["head"] == "art"
+        rows = read_losses(result.run_dir)
+        assert "warmup_l1" in rows[0] and "base" in rows[-1] and "g_adv" not in rows[-1]
+        if "style" in rows[-1]:  # VGG available (../shared or torchvision cache)
+            assert np.isfinite(rows[-1]["style"])
+        gen = load_generator(result.package)
+        start = ArtHead()
+        moved = max((getattr(gen.art, n) - getattr(start, n)).abs().max().item() for n, _ in start.named_parameters())
+        assert moved > 1e-3  # the head's parameters trained
+        assert (gen.to_maps[0].weight == 0).all()  # maps_lr 0 keeps the head global
+
     def test_resume_guards(self, data, tmp_path):
         with pytest.raises(ResumeError, match="no checkpoints"):
             _run(data, tmp_path, tiny(), "fresh", resume=True)
@@ -164,6 +184,8 @@ class TestTrainConfig:
 
     def test_presets(self):
         assert TrainConfig.preset("quick").size == 128 and TrainConfig.preset("full").size == 256
+        assert TrainConfig.preset("paint").generator["head"] == "art"
+        assert TrainConfig().generator["head"] == "rgb"  # the default recipe is unchanged
         with pytest.raises(ConfigError, match="preset"):
             TrainConfig.preset("slow")
 
@@ -173,7 +195,7 @@ class TestTrainConfig:
         with pytest.raises(ConfigError, match="multiple of 8"):
             tiny(size=70).validate()
         with pytest.raises(ConfigError, match="loss weights"):
-            tiny(weights={"style": 1.0}).validate()
+            tiny(weights={"styel": 1.0}).validate()
         with pytest.raises(ConfigError, match="landmark edit: unknown group 'eyez'"):
             tiny(landmark_edit={"eyez": {"scale": 2}}).validate()
         (tmp_path / "bad.json").write_text("{")
