@@ -8,15 +8,9 @@ torch.set_num_threads(2)
 style = sys.argv[1] if len(sys.argv) > 1 else "animation"
 S = int(sys.argv[2]) if len(sys.argv) > 2 else 128
 steps = int(sys.argv[3]) if len(sys.argv) > 3 else 300
-arts = sorted(glob.glob(f"runs/art/{style}/*.png"))
-A = torch.from_numpy(np.stack([cv2.resize(load_image(p), (S,S), interpolation=cv2.INTER_AREA) for p in arts])).permute(0,3,1,2).float()/127.5-1
-from core.landmarks import detect_faces
-from core.alignment import align_face
-ph = []
-for p in sorted(glob.glob("runs/art/photos/*.jpg"))[:48]:
-    im = load_image(p); f = detect_faces(im)
-    if f: ph.append(align_face(im, f[0].points, S).image)
-P = torch.from_numpy(np.stack(ph)).permute(0,3,1,2).float()/127.5-1
+sys.path.insert(0, 'scripts/probes')
+from common import load_probe_data
+A, P = load_probe_data(style, S, 48)
 head = ArtHead(identity=True)
 opt = torch.optim.Adam(head.parameters(), lr=float(sys.argv[4]) if len(sys.argv) > 4 else 1e-2)
 g = torch.Generator().manual_seed(0)

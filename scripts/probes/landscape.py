@@ -5,15 +5,9 @@ from core.generator import ArtHead
 from core.images import load_image, save_image
 torch.set_num_threads(2)
 style = sys.argv[1]; S = 128
-arts = sorted(glob.glob(f"runs/art/{style}/*.png"))
-A = torch.from_numpy(np.stack([cv2.resize(load_image(p), (S,S), interpolation=cv2.INTER_AREA) for p in arts])).permute(0,3,1,2).float()/127.5-1
-from core.landmarks import detect_faces
-from core.alignment import align_face
-ph = []
-for p in sorted(glob.glob("runs/art/photos/*.jpg"))[:40]:
-    im = load_image(p); f = detect_faces(im)
-    if f: ph.append(align_face(im, f[0].points, S).image)
-P = torch.from_numpy(np.stack(ph)).permute(0,3,1,2).float()/127.5-1
+sys.path.insert(0, 'scripts/probes')
+from common import load_probe_data
+A, P = load_probe_data(style, S, 40)
 torch.save({"A": A, "P": P}, f"runs/probes/data_{style}.pt")
 def objective(head, n=24):
     g = torch.Generator().manual_seed(0)
