@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core import topology
-from core.tps import TemplateTPS
+from core.tps import TemplateTPS, identity_grid
 
 
 @dataclass
@@ -28,7 +28,9 @@ class GeneratorConfig:
     skip_bottleneck: int = 4  # 1x1-squeeze the 1/2 skip to this many channels (2x that at 1/4) before the local
     # warp: grid_sample is memory-bound and was 14 of 25 ms at 512 px under ONNX Runtime; 0 keeps full width
     head: str = "rgb"  # "rgb": the decoder's image as is (every package written before the head existed);
-    # "art": the learned painting head (`ArtHead`) after the decoder (experimental, docs/training.md)
+    # "art": the learned painting head (`ArtHead`) after the decoder (docs/training.md)
+    pixel_skip: bool = False  # the decoder adds a residual to the photo resampled at full resolution through the
+    # same TPS warp, so it starts as an exact, sharp warp (False: it paints every pixel itself, older packages)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -40,7 +42,7 @@ class GeneratorConfig:
         if unknown:
             raise ValueError(f"unknown generator config keys {sorted(unknown)}; expected a subset of {sorted(names)}")
         # packages written before a key existed have full skips and no painting head
-        config = cls(**{"skip_bottleneck": 0, "head": "rgb", **data})
+        config = cls(**{"skip_bottleneck": 0, "head": "rgb", "pixel_skip": False, **data})
         if config.head not in HEADS:
             raise ValueError(f"unknown generator head {config.head!r}; expected one of {HEADS}")
         return config
@@ -83,6 +85,15 @@ def upsample_grid(grid: torch.Tensor) -> torch.Tensor:
     and saves the 4x larger precomputed basis (megabytes in the ONNX file)."""
     return F.interpolate(grid.permute(0, 3, 1, 2), scale_factor=2.0, mode="bilinear",
                          align_corners=False).permute(0, 2, 3, 1)
+
+
+def full_grid(grid: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """A coarse sampling grid (B,h,w,2) at (height, width): the displacement from the identity is upsampled, not
+    the coordinates, so pixels at the image border sample the border exactly (no half-cell shift)."""
+    h, w = int(grid.shape[1]), int(grid.shape[2])
+    shift = grid - identity_grid(h, w, dtype=grid.dtype, device=grid.device)
+    shift = F.interpolate(shift.permute(0, 3, 1, 2), size=(height, width), mode="bilinear", align_corners=False)
+    return identity_grid(height, width, dtype=grid.dtype, device=grid.device) + shift.permute(0, 2, 3, 1)
 
 
 # --------------------------------------------------------------------------- the painting head
@@ -245,6 +256,9 @@ class Generator(nn.Module):
         self.up2 = nn.Sequential(nn.Conv2d(2 * c + k1, c, 1), nn.LeakyReLU(0.2, True), separable(c, c),
                                  nn.LeakyReLU(0.2, True))
         self.to_rgb = nn.Sequential(nn.Conv2d(c, 12, 1), nn.PixelShuffle(2))
+        if config.pixel_skip:  # a zero residual: the untrained generator is the warp itself
+            nn.init.zeros_(self.to_rgb[0].weight)
+            nn.init.zeros_(self.to_rgb[0].bias)
         if config.head == "art":
             self.to_maps = nn.Sequential(nn.Conv2d(c, 4 * MAPS, 1), nn.PixelShuffle(2))
             nn.init.zeros_(self.to_maps[0].weight)
@@ -281,27 +295,37 @@ class Generator(nn.Module):
         s1 = self.stem(image)
         s2 = self.down1(s1)
         x = self.down2(s2)
+        full = None  # the sampling grid at full resolution, for the pixel skip
         if self.config.global_warp:
-            x = sample(x, self._warp("global", h // 8, w // 8)(points[:, topology.GLOBAL_INDICES], alpha))
+            coarse = self._warp("global", h // 8, w // 8)(points[:, topology.GLOBAL_INDICES], alpha)
+            x = sample(x, coarse)
+            if self.config.pixel_skip and not self.config.local_warp:
+                full = full_grid(coarse, h, w)
         x = self.body(x)
         s1, s2 = self.squeeze1(s1), self.squeeze2(s2)
         if self.config.local_warp:
             grid = self._warp("local", h // 4, w // 4)(points, alpha)
             s2 = sample(s2, grid)
-            s1 = sample(s1, upsample_grid(grid))
+            half = upsample_grid(grid)
+            s1 = sample(s1, half)
+            full = full_grid(grid, h, w) if self.config.pixel_skip else None
         x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         x = self.up1(torch.cat([x, s2], 1))
         x = F.interpolate(x, scale_factor=2.0, mode="nearest")
         x = self.up2(torch.cat([x, s1], 1))
-        rgb = torch.tanh(self.to_rgb(x))
+        if self.config.pixel_skip:
+            base = image if full is None else sample(image, full)
+            rgb = (base + self.to_rgb(x)).clamp(-1, 1)
+        else:
+            rgb = torch.tanh(self.to_rgb(x))
         return rgb, (self.to_maps(x) if self.config.head == "art" else None)
 
     def forward(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor | float = 1.0,
                 with_decoder: bool = False, detach: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """The stylized image; with_decoder: (stylized, the decoder's image before the head) for the trainer;
-        detach: the head's losses do not reach the decoder (it stays a geometric warp of the photo)."""
+        detach: the head's losses do not reach the decoder or its maps (it stays a geometric warp of the photo)."""
         rgb, maps = self.decode(image, points, alpha)
-        out = rgb if maps is None else self.art(rgb.detach() if detach else rgb, maps)
+        out = rgb if maps is None else self.art(rgb.detach() if detach else rgb, maps.detach() if detach else maps)
         return (out, rgb) if with_decoder else out
 
 

@@ -74,6 +74,9 @@ class TrainConfig:
     head_lr: float = 1e-2  # the painting head's few global parameters (smoothing, levels, lines, palette)
     maps_lr: float | None = None  # the decoder's per-pixel maps for the head (None: lr; 0 keeps the head global)
     head_detach: bool = False  # the painting head's losses stop at its input: the decoder only warps the photo
+    freeze_decoder: bool = False  # only the painting head learns; the decoder (the base warp) runs without gradients
+    export_size: int | None = None  # package resolution (None: size); the head's strokes scale with it
+    style_crop: int | None = None  # VGG of the style loss sees one random crop of this side per image (None: all)
     betas: tuple[float, float] = (0.5, 0.99)
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     warmup_steps: int = 200  # first steps train G alone to reproduce the aligned photo (L1 + content)
@@ -122,6 +125,12 @@ class TrainConfig:
 
         if self.size % 8 or self.size < 64:
             raise bad(f"size {self.size} must be a multiple of 8, at least 64")
+        if self.export_size is not None and (self.export_size % 8 or not 64 <= self.export_size <= 1024):
+            raise bad(f"export_size {self.export_size} must be a multiple of 8 between 64 and 1024")
+        if self.style_crop is not None and not 32 <= self.style_crop <= self.size:
+            raise bad(f"style_crop {self.style_crop} must be between 32 and size ({self.size})")
+        if self.freeze_decoder and GeneratorConfig.from_dict(self.generator).head != "art":
+            raise bad("freeze_decoder trains only the painting head: set generator head 'art'")
         for key in ("steps", "batch", "grad_accum", "checkpoint_every", "preview_every", "r1_every",
                     "keep_checkpoints"):
             if int(getattr(self, key)) < 1:
@@ -183,12 +192,11 @@ class TrainConfig:
                           preview_every=250, lr=5e-4, d_lr=5e-4),
             "full": dict(size=256, steps=20000, batch=8, perceptual_size=256, checkpoint_every=1000,
                          preview_every=500, ema_decay=0.999),
-            # experimental (issue 13): the painting head fitted by VGG feature statistics, no GAN (docs/training.md)
-            "paint": dict(size=128, steps=600, batch=8, perceptual_size=128, checkpoint_every=200, preview_every=200,
-                          lr=5e-4, head_lr=5e-3, maps_lr=0.0, warmup_steps=300, head_detach=True,
-                          generator={**GeneratorConfig().to_dict(), "head": "art"},
-                          weights={**DEFAULT_WEIGHTS, "adv": 0.0, "cycle": 0.0, "content": 0.0, "style": 1.0,
-                                   "base": 1.0}),
+            # the painting head fitted to the artworks' VGG feature statistics over a frozen, exact TPS warp
+            "paint": dict(size=128, export_size=256, steps=400, batch=8, perceptual_size=128, checkpoint_every=100,
+                          preview_every=100, head_lr=2e-2, warmup_steps=0, freeze_decoder=True, style_crop=64,
+                          generator={**GeneratorConfig().to_dict(), "head": "art", "pixel_skip": True},
+                          weights={**{k: 0.0 for k in DEFAULT_WEIGHTS}, "style": 1.0}),
         }
         if name not in presets:
             raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
@@ -324,6 +332,15 @@ def _check_resume(config: TrainConfig, run_dir: Path, resume: bool) -> Path | No
     return ckpts[-1]
 
 
+def random_crop(x: torch.Tensor, size: int, rng: torch.Generator) -> torch.Tensor:
+    """One random (size, size) window per image of x (B,C,H,W) -> (B,C,size,size): the style loss's feature
+    statistics on a fraction of the pixels, which is what makes its VGG pass cheap."""
+    h, w = int(x.shape[-2]), int(x.shape[-1])
+    ys = torch.randint(0, h - size + 1, (len(x),), generator=rng).tolist()
+    xs = torch.randint(0, w - size + 1, (len(x),), generator=rng).tolist()
+    return torch.stack([x[i, :, y:y + size, x0:x0 + size] for i, (y, x0) in enumerate(zip(ys, xs))])
+
+
 # --------------------------------------------------------------------------- the training step
 
 
@@ -348,9 +365,14 @@ class Trainer:
         DY, DX = L.Discriminator(c.disc_channels), L.Discriminator(c.disc_channels)
         self.ema = copy.deepcopy(G).eval()
         L.requires_grad(self.ema, False)
+        if c.freeze_decoder:  # the decoder stays the base generator: no gradients, no optimizer state
+            for n, p in G.named_parameters():
+                p.requires_grad_(n.startswith("art."))
         head = [p for n, p in G.named_parameters() if n.startswith("art.")]
         maps = [p for n, p in G.named_parameters() if n.startswith("to_maps.")]
-        body = [p for n, p in G.named_parameters() if not n.startswith(("art.", "to_maps."))] + list(F.parameters())
+        maps = [p for p in maps if p.requires_grad]
+        body = [p for n, p in G.named_parameters() if not n.startswith(("art.", "to_maps.")) and p.requires_grad
+                ] + list(F.parameters())
         groups = [{"params": body}] + ([{"params": head, "lr": c.head_lr}] if head else []) + (
             [{"params": maps, "lr": c.lr if c.maps_lr is None else c.maps_lr}] if maps else [])
         opt_g = torch.optim.Adam(groups, lr=c.lr, betas=c.betas)
@@ -429,7 +451,9 @@ class Trainer:
         with torch.no_grad():
             x, p, y, q = self._batch(rng)
             t = self.template.to(dev)[None]
-            content_target = x if c.no_tps else warp_to(x, p, t, self.reg)  # photo in the style's geometry
+            need_c = step < c.warmup_steps or any(w[k] for k in ("color", "layout", "base", "content", "texture"))
+            # the photo in the style's geometry
+            content_target = x if c.no_tps or not need_c else warp_to(x, p, t, self.reg)
             need_f = step >= c.warmup_steps and bool(w["adv"] or w["cycle"])
             need_t = step >= c.warmup_steps and bool(w["cycle"] or w["patch"] or w["palette"])
             y_p = y if c.no_tps or not need_f else warp_to(y, q, p, self.reg)  # artwork in the photo's geometry
@@ -442,7 +466,13 @@ class Trainer:
         L.requires_grad(DY, False)
         L.requires_grad(DX, False)
         with acc.autocast():
-            fake_y, decoded = self.G(x, p, with_decoder=True, detach=c.head_detach)
+            if c.freeze_decoder:  # the base warp without a graph; only the head's few parameters learn
+                G = acc.unwrap_model(self.G)
+                with torch.no_grad():
+                    decoded, maps = G.decode(x, p)
+                fake_y = G.art(decoded, maps)
+            else:
+                fake_y, decoded = self.G(x, p, with_decoder=True, detach=c.head_detach)
             fake_x = self.F(y_p, p) if w["adv"] or w["cycle"] else None
             if w["adv"]:
                 out["g_adv"] = L.g_nonsaturating_loss(DY(L.diff_augment(fake_y, rng, c.diffaug)))
@@ -467,7 +497,7 @@ class Trainer:
             if w["base"]:  # the decoder stays a geometric warp of the photo; the head paints
                 out["base"] = (decoded - content_target).abs().mean()
             if self.vgg is not None:
-                feats = self.vgg(fake_y)
+                feats = self.vgg(fake_y if c.style_crop is None else random_crop(fake_y, c.style_crop, rng))
                 if w["content"] or w["texture"]:
                     with torch.no_grad():
                         target = self.vgg(content_target)
@@ -729,7 +759,7 @@ def _export(trainer: Trainer, config: TrainConfig, out: Path, name: str, style: 
                 "loss_weights": dict(config.weights), "final_losses": result.losses,
                 "missing_landmarks": config.missing, "artwork_statuses": style.counts(),
                 "landmark_edit": dict(config.landmark_edit)}
-    style_cfg = StyleConfig(name=name, resolution=config.size, description=(
+    style_cfg = StyleConfig(name=name, resolution=config.export_size or config.size, description=(
         f"A portrait style learned from {len(style)} artworks with Portrait Studio's few-shot trainer"
         + (" (ablation: no TPS alignment)." if config.no_tps else ".")),
         tags=["no-tps-ablation"] if config.no_tps else [], training=training,

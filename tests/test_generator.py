@@ -189,3 +189,20 @@ class TestArtHead:
         with torch.no_grad():
             want = OnnxStyleModel(gen, 64)(image, mesh, alpha).numpy()
         assert np.abs(got - want).max() < 1e-3
+
+
+class TestPixelSkip:
+    def test_untrained_generator_is_the_exact_warp(self):
+        """pixel_skip: zero residual, so at the template's own landmarks (or alpha 0) the output is the input."""
+        from core.generator import Generator, GeneratorConfig
+        g = Generator(GeneratorConfig(channels=4, blocks=1, pixel_skip=True)).eval()
+        x = torch.rand(2, 3, 64, 64) * 2 - 1
+        pts = g.template[None].repeat(2, 1, 1)
+        with torch.no_grad():
+            assert torch.allclose(g(x, pts, 0.0), x, atol=1e-5)
+            moved = g(x, pts + 0.05 * torch.randn_like(pts), 1.0)
+        assert (moved - x).abs().mean() > 1e-3
+
+    def test_old_configs_have_no_pixel_skip(self):
+        from core.generator import GeneratorConfig
+        assert GeneratorConfig.from_dict({"channels": 8}).pixel_skip is False

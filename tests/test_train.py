@@ -125,24 +125,31 @@ class TestTrain:
         assert "no-tps-ablation" in result.package.config.tags
 
     def test_painting_head_recipe(self, data, tmp_path):
-        """The experimental 'paint' preset: art head, style statistics, no GAN; the head moves, the package loads."""
+        """Preset 'paint': only the head learns over a frozen, exact pixel-skip warp; exported at export_size."""
         from core.export import load_generator
         from core.generator import ArtHead
 
         paint = TrainConfig.preset("paint")
-        config = tiny(steps=6, warmup_steps=2, weights=paint.weights, head_lr=0.05, maps_lr=0.0, head_detach=True,
-                      style_taps=["relu1_2"], generator={"channels": 4, "blocks": 1, "head": "art"})
+        assert paint.freeze_decoder and paint.generator["pixel_skip"] and paint.export_size == 256
+        config = tiny(steps=6, warmup_steps=0, weights=paint.weights, head_lr=0.05, freeze_decoder=True,
+                      style_crop=32, export_size=128, style_taps=["relu1_2"],
+                      generator={"channels": 4, "blocks": 1, "head": "art", "pixel_skip": True})
         result = _run(data, tmp_path, config, "paint")
-        assert result.package.config.model["head"] == "art"
+        assert result.package.config.model["head"] == "art" and result.package.config.resolution == 128
         rows = read_losses(result.run_dir)
-        assert "warmup_l1" in rows[0] and "base" in rows[-1] and "g_adv" not in rows[-1]
-        if "style" in rows[-1]:  # VGG available (../shared or torchvision cache)
-            assert np.isfinite(rows[-1]["style"])
+        assert "warmup_l1" not in rows[0] and "g_adv" not in rows[-1]
         gen = load_generator(result.package)
         start = ArtHead()
         moved = max((getattr(gen.art, n) - getattr(start, n)).abs().max().item() for n, _ in start.named_parameters())
-        assert moved > 1e-3  # the head's parameters trained
-        assert (gen.to_maps[0].weight == 0).all()  # maps_lr 0 keeps the head global
+        if "style" in rows[-1]:  # VGG available (../shared or torchvision cache)
+            assert np.isfinite(rows[-1]["style"]) and moved > 1e-3  # the head's parameters trained
+        assert (gen.to_rgb[0].weight == 0).all()  # the decoder stayed the zero-residual warp
+
+    def test_freeze_decoder_needs_the_head(self):
+        with pytest.raises(ConfigError, match="freeze_decoder"):
+            TrainConfig(freeze_decoder=True).validate()
+        with pytest.raises(ConfigError, match="style_crop"):
+            TrainConfig(style_crop=16).validate()
 
     def test_resume_guards(self, data, tmp_path):
         with pytest.raises(ResumeError, match="no checkpoints"):
