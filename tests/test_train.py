@@ -12,6 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 from core.errors import DatasetError, PortraitStudioError, StylePackageError, TrainingCancelled
+from studio import losses as L
 from studio.data import build_photo_pool, build_style_set
 from studio.progress import CallbackList, Progress, QueueCallback, TqdmCallback, TrainCallback
 from studio.train import (ConfigError, ResumeError, TrainConfig, config_from_args, preview_grid, read_losses,
@@ -134,6 +135,10 @@ class TestTrain:
         config = tiny(steps=6, warmup_steps=0, weights=paint.weights, head_lr=0.05, freeze_decoder=True,
                       style_crop=32, export_size=128, style_taps=["relu1_2"],
                       generator={"channels": 4, "blocks": 1, "head": "art", "pixel_skip": True})
+        if L.load_vgg(["relu1_2"]) is None:  # no ../shared, no torchvision cache: a clear refusal, not a no-op run
+            with pytest.raises(ConfigError, match="needs VGG16"):
+                _run(data, tmp_path, config, "paint")
+            return
         result = _run(data, tmp_path, config, "paint")
         assert result.package.config.model["head"] == "art" and result.package.config.resolution == 128
         rows = read_losses(result.run_dir)
@@ -141,8 +146,7 @@ class TestTrain:
         gen = load_generator(result.package)
         start = ArtHead()
         moved = max((getattr(gen.art, n) - getattr(start, n)).abs().max().item() for n, _ in start.named_parameters())
-        if "style" in rows[-1]:  # VGG available (../shared or torchvision cache)
-            assert np.isfinite(rows[-1]["style"]) and moved > 1e-3  # the head's parameters trained
+        assert np.isfinite(rows[-1]["style"]) and moved > 1e-3  # the head's parameters trained
         assert (gen.to_rgb[0].weight == 0).all()  # the decoder stayed the zero-residual warp
 
     def test_freeze_decoder_needs_the_head(self):
