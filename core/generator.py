@@ -31,6 +31,8 @@ class GeneratorConfig:
     # "art": the learned painting head (`ArtHead`) after the decoder (docs/training.md)
     pixel_skip: bool = False  # the decoder adds a residual to the photo resampled at full resolution through the
     # same TPS warp, so it starts as an exact, sharp warp (False: it paints every pixel itself, older packages)
+    palette: int = 0  # art head only: >0 flattens into that many colours found per image by soft k-means, with
+    # outlines where the colours change (White-box's structure prior); 0: the value staircase (older packages)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -42,9 +44,11 @@ class GeneratorConfig:
         if unknown:
             raise ValueError(f"unknown generator config keys {sorted(unknown)}; expected a subset of {sorted(names)}")
         # packages written before a key existed have full skips and no painting head
-        config = cls(**{"skip_bottleneck": 0, "head": "rgb", "pixel_skip": False, **data})
+        config = cls(**{"skip_bottleneck": 0, "head": "rgb", "pixel_skip": False, "palette": 0, **data})
         if config.head not in HEADS:
             raise ValueError(f"unknown generator head {config.head!r}; expected one of {HEADS}")
+        if not 0 <= int(config.palette) <= 32:
+            raise ValueError(f"generator palette must be 0 (off) to 32 colours, got {config.palette}")
         return config
 
 
@@ -176,6 +180,43 @@ def grain_texture(size: int = 64, seed: int = 0) -> torch.Tensor:
     return (out - out.mean((1, 2), keepdim=True)) / out.std((1, 2), keepdim=True)
 
 
+def soft_palette(x: torch.Tensor, k: int, temperature: torch.Tensor, iters: int = 6, cells: int = 32
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flat colour regions: x (B,3,H,W) in [0,1] -> (each pixel a soft choice among k colours (B,3,H,W), those
+    colours (B,k,3)). The colours are found per image by soft k-means on a cells x cells average, started at k
+    levels of luma, so regions follow the image's own colours; temperature (scalar tensor) sets how hard."""
+    h, w = int(x.shape[-2]), int(x.shape[-1])
+    small = F.avg_pool2d(x, (max(1, h // cells), max(1, w // cells))).flatten(2).transpose(1, 2)  # (B,N,3)
+    levels = torch.linspace(0.0, 1.0, k, dtype=x.dtype, device=x.device)
+    lum = (small * torch.tensor(LUMA, dtype=x.dtype, device=x.device)).sum(-1, keepdim=True)  # (B,N,1)
+    span = lum.amax(1, keepdim=True) - lum.amin(1, keepdim=True) + 1e-3
+    weights = torch.softmax(-(((lum - lum.amin(1, keepdim=True)) / span - levels) ** 2) / 0.01, -1)  # (B,N,k)
+
+    def centres(wts: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("bnk,bnc->bkc", wts, small) / (wts.sum(1).unsqueeze(-1) + 1e-4)
+
+    def assign(points: torch.Tensor, c: torch.Tensor) -> torch.Tensor:  # (B,N,3), (B,k,3) -> (B,N,k)
+        d = ((points.unsqueeze(2) - c.unsqueeze(1)) ** 2).sum(-1)  # exact, not |p|^2 - 2pc + |c|^2: ORT parity
+        return torch.softmax(-d / temperature, -1)
+
+    c = centres(weights)
+    for _ in range(iters):
+        c = centres(assign(small, c))
+    flat = x.flatten(2).transpose(1, 2)  # (B,HW,3)
+    out = assign(flat, c) @ c
+    return out.transpose(1, 2).reshape(x.shape), c
+
+
+def colour_edges(x: torch.Tensor, threshold: torch.Tensor, gain: float = 60.0) -> torch.Tensor:
+    """Outline mask (B,1,H,W) in [0,1] where neighbouring colours of x (B,3,H,W) differ by more than threshold
+    (Euclidean RGB, central differences): the dark contours along flat-region boundaries."""
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    gx = p[..., 1:-1, 2:] - p[..., 1:-1, :-2]
+    gy = p[..., 2:, 1:-1] - p[..., :-2, 1:-1]
+    mag = ((gx * gx + gy * gy).sum(1, keepdim=True) + 1e-6).sqrt() * 0.5
+    return torch.sigmoid(gain * (mag - threshold))
+
+
 MAPS = 4  # per-pixel maps the decoder gives the head: two smoothing logits, line gain, flat-shading gain
 
 
@@ -183,19 +224,27 @@ class ArtHead(nn.Module):
     """The painting head: a decoder image (B,3,H,W) in [-1,1] and per-pixel maps (B,MAPS,H,W) -> a painting.
 
     Every parameter is learned from the artworks, the same ops serve every style: edge-preserving smoothing at
-    two radii (soft per-pixel choice), a flat-shading staircase of the value, a colour transform, paper/brush
+    two radii (soft per-pixel choice), flat shading (a staircase of the value, or with `palette` K > 0 the
+    image's own K colours by soft k-means plus outlines where they change), a colour transform, paper/brush
     grain and XDoG ink lines at two widths with a learned ink. It starts as a generic painting (smoothed, some
     flat shading, thin lines; `identity=True`: the input unchanged), because from the photo no unpaired loss
     we measured leads to flat regions and lines (docs/training.md)."""
 
-    def __init__(self, levels: int = 4, identity: bool = False) -> None:
+    def __init__(self, levels: int = 4, identity: bool = False, palette: int = 0) -> None:
         super().__init__()
+        self.palette = int(palette)
+        if self.palette:  # per-image flat colours and their outlines instead of the value staircase
+            self.log_temperature = nn.Parameter(torch.tensor(math.log(2e-3)))
+            self.edge_threshold = nn.Parameter(torch.tensor(0.08))
+            self.edge_logit = nn.Parameter(torch.tensor(-5.0 if identity else 0.0))
+            self.log_saturation = nn.Parameter(torch.tensor(0.0))  # one knob for grey (ink) to vivid (cels)
         self.smooth_logits = nn.Parameter(torch.tensor([4.0, 0.0, 0.0] if identity else [0.0, 2.0, 2.0]))
         self.log_eps = nn.Parameter(torch.tensor([-6.0, -5.0]))
         self.flat_logit = nn.Parameter(torch.tensor(-4.0 if identity else 0.0))
-        self.thresholds = nn.Parameter(torch.linspace(0.15, 0.85, levels))
-        self.steps = nn.Parameter(torch.full((levels,), 0.9 / levels))
-        self.floor = nn.Parameter(torch.tensor(0.05))
+        if not self.palette:
+            self.thresholds = nn.Parameter(torch.linspace(0.15, 0.85, levels))
+            self.steps = nn.Parameter(torch.full((levels,), 0.9 / levels))
+            self.floor = nn.Parameter(torch.tensor(0.05))
         self.color = nn.Parameter(torch.eye(3))
         self.bias = nn.Parameter(torch.zeros(3))
         self.grain = nn.Parameter(torch.zeros(2))
@@ -215,9 +264,18 @@ class ArtHead(nn.Module):
         logits = self.smooth_logits.view(1, 3, 1, 1) + torch.cat([torch.zeros_like(maps[:, :1]), maps[:, :2]], 1)
         mix = torch.softmax(logits, 1)
         s = mix[:, :1] * x + mix[:, 1:2] * fine + mix[:, 2:3] * wide
-        value = luma(s)
-        flat = soft_levels(value, self.thresholds, self.steps, self.floor)
-        s = s + torch.sigmoid(self.flat_logit + maps[:, 3:4]) * (flat - value)
+        edges = None
+        if self.palette:
+            flat, _ = soft_palette(s, self.palette, self.log_temperature.exp())
+            s = s + torch.sigmoid(self.flat_logit + maps[:, 3:4]) * (flat - s)
+            edges = torch.sigmoid(self.edge_logit) * colour_edges(flat, self.edge_threshold)
+        else:
+            value = luma(s)
+            flat = soft_levels(value, self.thresholds, self.steps, self.floor)
+            s = s + torch.sigmoid(self.flat_logit + maps[:, 3:4]) * (flat - value)
+        if self.palette:
+            grey = luma(s)
+            s = grey + self.log_saturation.exp() * (s - grey)
         s = torch.einsum("ij,bjhw->bihw", self.color, s) + self.bias.view(1, 3, 1, 1)
         reps = (1, 1, -(-h // self.texture.shape[-2]), -(-w // self.texture.shape[-1]))
         tex = self.texture[None].repeat(reps)[..., :h, :w]
@@ -226,6 +284,8 @@ class ArtHead(nn.Module):
         gains = torch.sigmoid(self.line_logits) * 2
         lines = sum(gains[i] * xdog(lit, sigma * unit, self.line_eps[i], self.line_log_phi[i].exp())
                     for i, sigma in enumerate((1.0, 2.0)))
+        if edges is not None:
+            lines = 1 - (1 - lines.clamp(0, 1)) * (1 - edges)
         lines = (lines * 2 * torch.sigmoid(maps[:, 2:3])).clamp(0, 1)
         ink = s * self.ink_shade + self.ink_color.view(1, 3, 1, 1)
         out = s * (1 - lines) + ink * lines
@@ -263,7 +323,7 @@ class Generator(nn.Module):
             self.to_maps = nn.Sequential(nn.Conv2d(c, 4 * MAPS, 1), nn.PixelShuffle(2))
             nn.init.zeros_(self.to_maps[0].weight)
             nn.init.zeros_(self.to_maps[0].bias)
-            self.art = ArtHead()
+            self.art = ArtHead(palette=config.palette)
         self._warps: dict[tuple, TemplateTPS] = {}
 
     def set_template(self, template: torch.Tensor) -> None:

@@ -58,7 +58,7 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--photo", help="photo with one face (default: the bundled example)")
     p.add_argument("--train", action="store_true",
                    help="training s/step at 128 px/batch 4 and 256 px/batch 8: the painting-head recipe (preset "
-                        "'paint') beside the default recipe (VGG content + GAN + cycle), measured in the same run")
+                        "'quick') beside the default recipe (VGG content + GAN + cycle), measured in the same run")
     p.add_argument("--steps", type=int, default=6, help="timed training steps per setting (--train)")
     p.set_defaults(func=cmd_bench)
 

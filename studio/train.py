@@ -27,7 +27,7 @@ import torch
 from core.errors import DatasetError, LandmarkError, PortraitStudioError, StylePackageError, TrainingCancelled
 from core.generator import Generator, GeneratorConfig
 from core.images import save_image
-from core.package import NAME_RE, StyleConfig, StylePackage
+from core.package import NAME_RE, STYLIZE_MODES, StyleConfig, StylePackage
 from core.topology import parse_landmark_edit
 from studio import losses as L
 from studio.data import (PhotoPool, StyleSet, build_photo_pool, build_style_set, color_jitter, hflip,
@@ -77,6 +77,8 @@ class TrainConfig:
     freeze_decoder: bool = False  # only the painting head learns; the decoder (the base warp) runs without gradients
     export_size: int | None = None  # package resolution (None: size); the head's strokes scale with it
     style_crop: int | None = None  # VGG of the style loss sees one random crop of this side per image (None: all)
+    package_mode: str = "face"  # the package's default stylize mode ("full": the background is painted too)
+    package_keep_shape: float = 0.0  # the package's keep_shape (1: faces keep their own shape plus the style's change)
     betas: tuple[float, float] = (0.5, 0.99)
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     warmup_steps: int = 200  # first steps train G alone to reproduce the aligned photo (L1 + content)
@@ -129,6 +131,10 @@ class TrainConfig:
             raise bad(f"export_size {self.export_size} must be a multiple of 8 between 64 and 1024")
         if self.style_crop is not None and not 32 <= self.style_crop <= self.size:
             raise bad(f"style_crop {self.style_crop} must be between 32 and size ({self.size})")
+        if self.package_mode not in STYLIZE_MODES:
+            raise bad(f"package_mode {self.package_mode!r} must be one of {list(STYLIZE_MODES)}")
+        if not 0 <= self.package_keep_shape <= 1:
+            raise bad(f"package_keep_shape {self.package_keep_shape} must be in [0, 1]")
         if self.freeze_decoder and GeneratorConfig.from_dict(self.generator).head != "art":
             raise bad("freeze_decoder trains only the painting head: set generator head 'art'")
         for key in ("steps", "batch", "grad_accum", "checkpoint_every", "preview_every", "r1_every",
@@ -185,22 +191,30 @@ class TrainConfig:
 
     @classmethod
     def preset(cls, name: str) -> "TrainConfig":
-        """"quick": 128 px, 1500 steps at a higher learning rate, a CPU-friendly first look; "full": 256 px,
-        20000 steps (GPU); "paint": the experimental painting-head recipe (docs/training.md)."""
+        """"quick" (the Studio tab's default, a CPU quarter-hour): the painting head with a per-image palette fitted
+        to the artworks' VGG feature statistics over a frozen, exact TPS warp, 128 px, exported at 256;
+        "paint": the same (its earlier name); "gan": the earlier GAN + cycle recipe at 128 px (an ablation);
+        "full": that GAN recipe at 256 px, 20000 steps (GPU)."""
+        head = dict(size=128, export_size=256, steps=QUICK_STEPS, batch=8, perceptual_size=128, checkpoint_every=100,
+                    preview_every=100, head_lr=2e-2, warmup_steps=0, freeze_decoder=True, style_crop=None,
+                    package_mode="full", package_keep_shape=1.0,
+                    generator={**GeneratorConfig().to_dict(), "head": "art", "pixel_skip": True, "palette": 8},
+                    weights={**{k: 0.0 for k in DEFAULT_WEIGHTS}, "style": 1.0})
         presets = {
-            "quick": dict(size=128, steps=1500, batch=4, perceptual_size=128, checkpoint_every=250,
-                          preview_every=250, lr=5e-4, d_lr=5e-4),
+            "quick": head,
+            "paint": head,
+            "gan": dict(size=128, steps=1500, batch=4, perceptual_size=128, checkpoint_every=250,
+                        preview_every=250, lr=5e-4, d_lr=5e-4),
             "full": dict(size=256, steps=20000, batch=8, perceptual_size=256, checkpoint_every=1000,
                          preview_every=500, ema_decay=0.999),
-            # the painting head fitted to the artworks' VGG feature statistics over a frozen, exact TPS warp
-            "paint": dict(size=128, export_size=256, steps=400, batch=8, perceptual_size=128, checkpoint_every=100,
-                          preview_every=100, head_lr=2e-2, warmup_steps=0, freeze_decoder=True, style_crop=64,
-                          generator={**GeneratorConfig().to_dict(), "head": "art", "pixel_skip": True},
-                          weights={**{k: 0.0 for k in DEFAULT_WEIGHTS}, "style": 1.0}),
         }
         if name not in presets:
             raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
         return cls(**presets[name])
+
+
+PRESETS = ("quick", "paint", "gan", "full")
+QUICK_STEPS = 400  # measured in docs/training.md: about 8-13 min on a 2-core CPU
 
 
 @dataclass
@@ -766,7 +780,8 @@ def _export(trainer: Trainer, config: TrainConfig, out: Path, name: str, style: 
         f"A portrait style learned from {len(style)} artworks with Portrait Studio's few-shot trainer"
         + (" (ablation: no TPS alignment)." if config.no_tps else ".")),
         tags=["no-tps-ablation"] if config.no_tps else [], training=training,
-        provenance={"artworks": art_prov, "photos": photo_prov})
+        provenance={"artworks": art_prov, "photos": photo_prov}, mode_default=config.package_mode,
+        keep_shape=float(config.package_keep_shape))
     generator = Generator(trainer.ema.config, trainer.ema.template.detach().cpu())
     generator.load_state_dict(trainer.ema.state_dict())
     extra = {ATTRIBUTION_FILE: (json.dumps(attribution, indent=1) + "\n").encode()} if attribution else None
@@ -785,8 +800,9 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--photos", required=True, help="folder of photos, or a Hugging Face dataset id (owner/name)")
     p.add_argument("--out", required=True, help="package folder to write, e.g. styles/my_style")
     p.add_argument("--name", help="style name (default: the --out folder's name)")
-    p.add_argument("--preset", choices=("quick", "full", "paint"),
-                   help="base settings (default: the TrainConfig defaults); paint is experimental")
+    p.add_argument("--preset", choices=PRESETS,
+                   help="base settings (default: the TrainConfig defaults); quick: the painting head, a CPU "
+                        "quarter-hour (docs/training.md); gan: the earlier GAN recipe; full: GAN at 256 px (GPU)")
     p.add_argument("--config", help="training config JSON (any TrainConfig keys), applied over the preset")
     p.add_argument("--steps", type=int)
     p.add_argument("--size", type=int, help="training and package resolution in pixels (multiple of 8)")

@@ -81,3 +81,37 @@ class TestWarpFreeExport:
         gen = Generator(GeneratorConfig(channels=4, blocks=1, global_warp=False, local_warp=False)).eval()
         model = onnx.load(str(export_onnx(gen, 64, tmp_path / "m.onnx")))
         assert tuple(i.name for i in model.graph.input) == ONNX_INPUTS
+
+
+class TestParityGate:
+    def test_a_package_whose_graph_disagrees_is_not_written(self, tmp_path, monkeypatch):
+        """onnx_report refuses a graph beyond the limits (here: a limit of 0), so save_style writes nothing."""
+        import core.export as export
+        from core.errors import StylePackageError
+        from core.package import StyleConfig
+
+        gen = Generator(GeneratorConfig(channels=4, blocks=1)).eval()
+        monkeypatch.setattr(export, "PARITY_MAX", 0.0)
+        with pytest.raises(StylePackageError, match="differs from torch"):
+            export.save_style(tmp_path / "pkg", gen, StyleConfig(name="pkg", resolution=64),
+                              np.zeros((64, 64, 3), np.uint8))
+        assert not (tmp_path / "pkg" / "style.json").exists()
+
+
+class TestFp16PaintingHead:
+    def test_convs_in_fp16_output_unchanged(self, tmp_path):
+        """A graph with the painting head: conv weights become fp16, the palette stays fp32 and the output holds."""
+        from onnx import TensorProto
+
+        torch.manual_seed(0)
+        gen = Generator(GeneratorConfig(channels=4, blocks=1, head="art", pixel_skip=True, palette=6)).eval()
+        with torch.no_grad():
+            for p in gen.parameters():
+                p.add_(torch.randn_like(p) * 0.05)
+        path = export_onnx(gen, 64, tmp_path / "m.onnx")
+        half = to_fp16(path, tmp_path / "h.onnx")
+        model = onnx.load(str(half))
+        assert any(t.data_type == TensorProto.FLOAT16 for t in model.graph.initializer)
+        feeds = dict(zip(ONNX_INPUTS, (t.numpy() for t in example_inputs(gen, 64, batch=2, seed=2))))
+        ref, out = run(path, feeds), run(half, feeds)
+        assert np.abs(out - ref).mean() < 1e-3 and np.quantile(np.abs(out - ref), 0.999) < 2 / 255

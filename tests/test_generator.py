@@ -191,6 +191,73 @@ class TestArtHead:
         assert np.abs(got - want).max() < 1e-3
 
 
+class TestPalette:
+    """The per-image soft palette (flat colour regions) and its outlines."""
+
+    def test_two_colour_image_keeps_its_colours_and_regions(self):
+        from core.generator import soft_palette
+
+        x = torch.zeros(1, 3, 64, 64)
+        x[:, 0, :, :32] = 0.9  # red left half
+        x[:, 2, :, 32:] = 0.6  # blue right half
+        x = x + 0.01 * torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+        out, colours = soft_palette(x, 4, torch.tensor(1e-3))
+        assert colours.shape == (1, 4, 3)
+        torch.testing.assert_close(out[0, :, 10, 5], torch.tensor([0.9, 0.0, 0.0]), atol=0.02, rtol=0)
+        torch.testing.assert_close(out[0, :, 50, 60], torch.tensor([0.0, 0.0, 0.6]), atol=0.02, rtol=0)
+        assert out[0, 0, :, 4:28].std() < 0.3 * x[0, 0, :, 4:28].std()  # the noise is flattened away
+
+    def test_colour_edges_mark_boundaries_only(self):
+        from core.generator import colour_edges
+
+        x = torch.zeros(1, 3, 32, 32)
+        x[..., 16:] = 1.0
+        e = colour_edges(x, torch.tensor(0.08))
+        assert e[..., 15:17].min() > 0.99 and e[..., :12].max() < 0.01 and e[..., 20:].max() < 0.01
+
+    def test_gradcheck(self):
+        from core.generator import colour_edges, soft_palette
+
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand(1, 3, 8, 8, generator=g, dtype=torch.float64, requires_grad=True)
+        t = torch.tensor(0.05, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda a, t: soft_palette(a, 3, t, iters=2, cells=4)[0], (x, t))
+        assert torch.autograd.gradcheck(lambda a, t: colour_edges(a, t, gain=5.0), (x, t))
+
+    def test_config_validates_and_old_configs_have_none(self):
+        import pytest
+
+        assert GeneratorConfig.from_dict({"channels": 4, "head": "art"}).palette == 0
+        with pytest.raises(ValueError, match="palette"):
+            GeneratorConfig.from_dict({"head": "art", "palette": 99})
+
+    def test_generator_reaches_every_parameter(self):
+        gen = tiny(head="art", palette=6).train()
+        assert not hasattr(gen.art, "thresholds")  # the staircase is replaced, not left unused
+        image, points = inputs(gen)
+        out = gen(image, points, 1.0)
+        out.mean().backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in gen.parameters())
+
+    def test_onnx_parity(self, tmp_path):
+        import numpy as np
+        import onnxruntime as ort
+
+        from core.export import OnnxStyleModel, example_inputs, export_onnx
+
+        gen = tiny(head="art", palette=8, pixel_skip=True)
+        with torch.no_grad():
+            for p in gen.art.parameters():
+                p.add_(torch.randn_like(p) * 0.05)
+        path = export_onnx(gen, 128, tmp_path / "m.onnx")
+        image, mesh, alpha = example_inputs(gen, 128)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        got = session.run(None, {"image": image.numpy(), "landmarks": mesh.numpy(), "alpha": alpha.numpy()})[0]
+        with torch.no_grad():
+            want = OnnxStyleModel(gen, 128)(image, mesh, alpha).numpy()
+        assert np.abs(got - want).max() < 1e-3
+
+
 class TestPixelSkip:
     def test_untrained_generator_is_the_exact_warp(self):
         """pixel_skip: zero residual, so at the template's own landmarks (or alpha 0) the output is the input."""

@@ -126,25 +126,30 @@ class TestTrain:
         assert "no-tps-ablation" in result.package.config.tags
 
     def test_painting_head_recipe(self, data, tmp_path):
-        """Preset 'paint': only the head learns over a frozen, exact pixel-skip warp; exported at export_size."""
+        """Preset 'quick': only the palette head learns over a frozen, exact pixel-skip warp; exported at
+        export_size with the recipe's package defaults (whole picture, faces keep their own shape)."""
         from core.export import load_generator
         from core.generator import ArtHead
 
-        paint = TrainConfig.preset("paint")
-        assert paint.freeze_decoder and paint.generator["pixel_skip"] and paint.export_size == 256
-        config = tiny(steps=6, warmup_steps=0, weights=paint.weights, head_lr=0.05, freeze_decoder=True,
-                      style_crop=32, export_size=128, style_taps=["relu1_2"],
-                      generator={"channels": 4, "blocks": 1, "head": "art", "pixel_skip": True})
+        quick = TrainConfig.preset("quick")
+        assert quick.freeze_decoder and quick.generator["pixel_skip"] and quick.export_size == 256
+        assert quick.generator["palette"] == 8 and TrainConfig.preset("paint") == quick
+        config = tiny(steps=6, warmup_steps=0, weights=quick.weights, head_lr=0.05, freeze_decoder=True,
+                      style_crop=32, export_size=128, style_taps=["relu1_2"], package_mode=quick.package_mode,
+                      package_keep_shape=quick.package_keep_shape,
+                      generator={"channels": 4, "blocks": 1, "head": "art", "pixel_skip": True, "palette": 4})
         if L.load_vgg(["relu1_2"]) is None:  # no ../shared, no torchvision cache: a clear refusal, not a no-op run
             with pytest.raises(ConfigError, match="needs VGG16"):
                 _run(data, tmp_path, config, "paint")
             return
         result = _run(data, tmp_path, config, "paint")
-        assert result.package.config.model["head"] == "art" and result.package.config.resolution == 128
+        pc = result.package.config
+        assert pc.model["head"] == "art" and pc.model["palette"] == 4 and pc.resolution == 128
+        assert (pc.mode_default, pc.keep_shape) == ("full", 1.0)
         rows = read_losses(result.run_dir)
         assert "warmup_l1" not in rows[0] and "g_adv" not in rows[-1]
         gen = load_generator(result.package)
-        start = ArtHead()
+        start = ArtHead(palette=4)
         moved = max((getattr(gen.art, n) - getattr(start, n)).abs().max().item() for n, _ in start.named_parameters())
         assert np.isfinite(rows[-1]["style"]) and moved > 1e-3  # the head's parameters trained
         assert (gen.to_rgb[0].weight == 0).all()  # the decoder stayed the zero-residual warp
@@ -154,6 +159,10 @@ class TestTrain:
             TrainConfig(freeze_decoder=True).validate()
         with pytest.raises(ConfigError, match="style_crop"):
             TrainConfig(style_crop=16).validate()
+        with pytest.raises(ConfigError, match="package_mode"):
+            TrainConfig(package_mode="all").validate()
+        with pytest.raises(ConfigError, match="package_keep_shape"):
+            TrainConfig(package_keep_shape=2.0).validate()
 
     def test_resume_guards(self, data, tmp_path):
         with pytest.raises(ResumeError, match="no checkpoints"):
@@ -196,6 +205,7 @@ class TestTrainConfig:
     def test_presets(self):
         assert TrainConfig.preset("quick").size == 128 and TrainConfig.preset("full").size == 256
         assert TrainConfig.preset("paint").generator["head"] == "art"
+        assert TrainConfig.preset("gan").generator["head"] == "rgb" and TrainConfig.preset("gan").steps == 1500
         assert TrainConfig().generator["head"] == "rgb"  # the default recipe is unchanged
         with pytest.raises(ConfigError, match="preset"):
             TrainConfig.preset("slow")

@@ -1,6 +1,6 @@
 """Unpaired head-only fit per style (development probe): ArtHead from its generic prior, VGG SWD to 50
 artworks at 128 px, scored at 256 px on 24 other training-half photos against the painter (seed 1, no
-exaggeration: the head alone has no geometry). Usage: headall.py STYLE [STEPS] [LR] [PALETTE_WEIGHT]"""
+exaggeration: the head alone has no geometry). Usage: headall.py STYLE [STEPS] [LR] [PALETTE_WEIGHT] [K: per-image palette colours, 0 = staircase]"""
 import sys, time
 import cv2, numpy as np, torch
 sys.path.insert(0, ".")
@@ -13,7 +13,8 @@ from scripts.probes.common import load_probe_data
 torch.set_num_threads(1)
 style, steps, lr = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 150, float(sys.argv[3]) if len(sys.argv) > 3 else 2e-2
 pw = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
-tag = f"{style}_p{pw:g}"
+K = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+tag = f"{style}_p{pw:g}_k{K}"
 A, P = load_probe_data(style + "100", 256, 80)
 A = A[:50]
 Ptr, Pte = P[:48], P[48:72]
@@ -27,7 +28,7 @@ g = torch.Generator().manual_seed(0)
 with torch.no_grad():
     fa = [vgg(A1[i:i + 8]) for i in range(0, len(A1), 8)]
     bank = {t: torch.cat([L.feature_samples(f[t], 4096, g) for f in fa]) for t in taps}
-head = ArtHead()
+head = ArtHead(palette=K)
 opt = torch.optim.Adam(head.parameters(), lr=lr)
 lp = LPIPS()
 z = lambda x: torch.zeros(len(x), 4, *x.shape[-2:])
