@@ -16,7 +16,7 @@ from studio import ui  # noqa: E402
 TITLE = "Portrait Studio"
 PITCH = ("Turn portraits into art in real time, and teach it a new style from a few dozen artworks. "
          "Landmark-driven thin-plate-spline warps let a style reshape a face, not just paint over it.")
-QUICK_EXPECT = ("Quick: 400 steps, about 10-15 min on a 2-core CPU. Expect the artworks' flat colours, outlines, "
+QUICK_EXPECT = ("Quick: 600 steps, about 7-15 min on a 2-core CPU. Expect the artworks' flat colours, outlines, "
                 "palette and face shape, not brush strokes or paper texture (measured on 50 cartoon artworks: "
                 "a quarter of the way from the photo to the artist's look, docs/training.md). "
                 "Full trains a GAN at 256 px and needs a GPU.")

@@ -214,7 +214,7 @@ class TrainConfig:
 
 
 PRESETS = ("quick", "paint", "gan", "full")
-QUICK_STEPS = 400  # measured in docs/training.md: about 8-13 min on a 2-core CPU
+QUICK_STEPS = 600  # docs/training.md: 7.3 min on an idle 2-core CPU (2 threads), capture 0.247 vs 0.241 at 400
 
 
 @dataclass

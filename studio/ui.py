@@ -886,7 +886,7 @@ class JobManager:
 JOBS = JobManager()
 
 
-PRESET_DEFAULTS = {"quick": (400, 128), "full": (20000, 256)}  # (steps, size) of TrainConfig.preset, without torch
+PRESET_DEFAULTS = {"quick": (600, 128), "full": (20000, 256)}  # (steps, size) of TrainConfig.preset, without torch
 
 
 def preset_defaults(preset: str) -> tuple[int, int]:
