@@ -269,13 +269,12 @@ class ArtHead(nn.Module):
             flat, _ = soft_palette(s, self.palette, self.log_temperature.exp())
             s = s + torch.sigmoid(self.flat_logit + maps[:, 3:4]) * (flat - s)
             edges = torch.sigmoid(self.edge_logit) * colour_edges(flat, self.edge_threshold)
+            grey = luma(s)
+            s = grey + self.log_saturation.exp() * (s - grey)
         else:
             value = luma(s)
             flat = soft_levels(value, self.thresholds, self.steps, self.floor)
             s = s + torch.sigmoid(self.flat_logit + maps[:, 3:4]) * (flat - value)
-        if self.palette:
-            grey = luma(s)
-            s = grey + self.log_saturation.exp() * (s - grey)
         s = torch.einsum("ij,bjhw->bihw", self.color, s) + self.bias.view(1, 3, 1, 1)
         reps = (1, 1, -(-h // self.texture.shape[-2]), -(-w // self.texture.shape[-1]))
         tex = self.texture[None].repeat(reps)[..., :h, :w]

@@ -16,6 +16,26 @@ def inputs(gen, size=64, batch=2, jitter=0.03, seed=0):
     return image, points
 
 
+def onnx_errors(gen, size, jitter, tmp_path):
+    """|ONNX Runtime - torch| (array) of gen exported at size, its head's parameters moved by seeded noise."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from core.export import OnnxStyleModel, example_inputs, export_onnx
+
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in gen.art.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * jitter)
+    path = export_onnx(gen, size, tmp_path / "m.onnx")
+    image, mesh, alpha = example_inputs(gen, size)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"image": image.numpy(), "landmarks": mesh.numpy(), "alpha": alpha.numpy()})[0]
+    with torch.no_grad():
+        want = OnnxStyleModel(gen, size)(image, mesh, alpha).numpy()
+    return np.abs(got - want)
+
+
 class TestGenerator:
     def test_shape_and_range(self):
         gen = tiny()
@@ -173,22 +193,7 @@ class TestArtHead:
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in gen.parameters())
 
     def test_onnx_parity(self, tmp_path):
-        import numpy as np
-        import onnxruntime as ort
-
-        from core.export import OnnxStyleModel, example_inputs, export_onnx
-
-        gen = tiny(head="art")
-        with torch.no_grad():
-            for p in gen.art.parameters():
-                p.add_(torch.randn_like(p) * 0.1)
-        path = export_onnx(gen, 64, tmp_path / "m.onnx")
-        image, mesh, alpha = example_inputs(gen, 64)
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        got = session.run(None, {"image": image.numpy(), "landmarks": mesh.numpy(), "alpha": alpha.numpy()})[0]
-        with torch.no_grad():
-            want = OnnxStyleModel(gen, 64)(image, mesh, alpha).numpy()
-        assert np.abs(got - want).max() < 1e-3
+        assert onnx_errors(tiny(head="art"), 64, 0.1, tmp_path).max() < 1e-3
 
 
 class TestPalette:
@@ -240,22 +245,11 @@ class TestPalette:
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in gen.parameters())
 
     def test_onnx_parity(self, tmp_path):
+        """The export gate's limits (core/export.py): a quantizer moves a few boundary pixels, nothing else."""
         import numpy as np
-        import onnxruntime as ort
 
-        from core.export import OnnxStyleModel, example_inputs, export_onnx
-
-        gen = tiny(head="art", palette=8, pixel_skip=True)
-        with torch.no_grad():
-            for p in gen.art.parameters():
-                p.add_(torch.randn_like(p) * 0.05)
-        path = export_onnx(gen, 128, tmp_path / "m.onnx")
-        image, mesh, alpha = example_inputs(gen, 128)
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        got = session.run(None, {"image": image.numpy(), "landmarks": mesh.numpy(), "alpha": alpha.numpy()})[0]
-        with torch.no_grad():
-            want = OnnxStyleModel(gen, 128)(image, mesh, alpha).numpy()
-        assert np.abs(got - want).max() < 1e-3
+        err = onnx_errors(tiny(head="art", palette=8, pixel_skip=True), 128, 0.05, tmp_path)
+        assert err.mean() < 1e-4 and np.quantile(err, 0.999) < 2 / 255
 
 
 class TestPixelSkip:
