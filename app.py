@@ -16,10 +16,10 @@ from studio import ui  # noqa: E402
 TITLE = "Portrait Studio"
 PITCH = ("Turn portraits into art in real time, and teach it a new style from a few dozen artworks. "
          "Landmark-driven thin-plate-spline warps let a style reshape a face, not just paint over it.")
-QUICK_EXPECT = ("Quick: 600 steps, about 7-15 min on a 2-core CPU. Expect the artworks' flat colours, outlines, "
-                "palette and face shape, not brush strokes or paper texture (measured on 50 cartoon artworks: "
-                "a quarter of the way from the photo to the artist's look, docs/training.md). "
-                "Full trains a GAN at 256 px and needs a GPU.")
+QUICK_EXPECT = ("Quick: 600 steps, about 5-15 min on a 2-core CPU. Expect the artworks' flat colours, outlines, "
+                "palette and face shape (for cartoons: bigger eyes, a smaller jaw), not brush strokes or paper "
+                "texture (measured on 50 cartoon artworks: about a third of the way from the photo to the artist's "
+                "look, docs/training.md). Full trains a GAN at 256 px and needs a GPU.")
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="pink", neutral_hue="slate", radius_size="lg")
 CSS = """
 .gradio-container { max-width: 1280px !important; margin: 0 auto !important; }

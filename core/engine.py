@@ -17,7 +17,7 @@ from core.images import ImageSource, load_image
 from core.landmarks import Face, detect_faces
 from core.package import STYLIZE_MODES, StylePackage, load_style
 from core.runtime import Runner, get_runner
-from core.templates import PHOTO_TEMPLATE
+from core.templates import PHOTO_TEMPLATE, border_points
 
 MODES = STYLIZE_MODES
 RESAMPLE = cv2.INTER_LINEAR  # crops are resampled once each way; Lanczos costs 10x for no visible gain here
@@ -199,6 +199,14 @@ def warp_sources(points: np.ndarray, keep_shape: float, size: int) -> np.ndarray
     return sources
 
 
+def warp_anchors(model: dict, size: int) -> np.ndarray:
+    """The generator's fixed border points (K,2 crop px) for a package's model config (none for older ones)."""
+    per_side = int(model.get("anchors", 0) or 0)
+    if not per_side:
+        return np.zeros((0, 2))
+    return (border_points(per_side) + 1) * size / 2
+
+
 def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: float, strength: float,
                   background: np.ndarray | None = None, keep_shape: float = 0.0) -> np.ndarray:
     """Align each face, stylize, blend with the identically warped original by `strength`, paste back
@@ -214,16 +222,19 @@ def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: f
     sources = [warp_sources(a.points, keep_shape, size) for a in aligned]
     stylized = runner(np.stack([a.image for a in aligned]), np.stack(sources), alphas)
     oval = topology.GROUP_SLICES["face_oval"]
+    pins = warp_anchors(runner.package.config.model, size)
+    warp_template = np.concatenate([template, pins])
     for a, src, s, alpha in zip(aligned, sources, stylized, alphas):
         canonical, start = topology.to_canonical(a.points), topology.to_canonical(src)
+        start_pinned = np.concatenate([start, pins])  # the generator's warp pins the crop border the same way
         geometry = canonical + alpha * (template - start)  # where the output's face outline lies
         mask = head_mask(geometry[oval], size)
         if alpha > 0:
             head = np.concatenate([grown_head(canonical[oval]), grown_head(geometry[oval])])
-            field, frame = surround_field(start, template, size, float(alpha), head)
+            field, frame = surround_field(start_pinned, warp_template, size, float(alpha), head)
             out = displace(out, compose_affine(frame, a.matrix), field)
         if strength < 1:
-            remap = tps_remap(start, template, size, alpha)
+            remap = tps_remap(start_pinned, warp_template, size, alpha)
             warped = cv2.remap(a.image, remap[..., 0], remap[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
             s = np.clip(strength * s.astype(np.float32) + (1 - strength) * warped, 0, 255).astype(np.uint8)
         # below full strength the photo's own detail (finer than the crop holds) comes back in proportion

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core import topology
-from core.tps import TemplateTPS, identity_grid
+from core.tps import TemplateTPS, border_anchors, identity_grid
 
 
 @dataclass
@@ -33,6 +33,10 @@ class GeneratorConfig:
     # same TPS warp, so it starts as an exact, sharp warp (False: it paints every pixel itself, older packages)
     palette: int = 0  # art head only: >0 flattens into that many colours found per image by soft k-means, with
     # outlines where the colours change (White-box's structure prior); 0: the value staircase (older packages)
+    anchors: int = 0  # fixed points per side on the crop's border in the template warps, so a shape change stays
+    # local instead of moving the whole crop (0: unanchored, older packages)
+    strokes: bool = False  # art head only: brush strokes (smoothing along the edges' flow) with bristle streaks
+    # and impasto relief, all amounts learned (False: older packages)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,9 +48,12 @@ class GeneratorConfig:
         if unknown:
             raise ValueError(f"unknown generator config keys {sorted(unknown)}; expected a subset of {sorted(names)}")
         # packages written before a key existed have full skips and no painting head
-        config = cls(**{"skip_bottleneck": 0, "head": "rgb", "pixel_skip": False, "palette": 0, **data})
+        config = cls(**{"skip_bottleneck": 0, "head": "rgb", "pixel_skip": False, "palette": 0, "strokes": False,
+                         "anchors": 0, **data})
         if config.head not in HEADS:
             raise ValueError(f"unknown generator head {config.head!r}; expected one of {HEADS}")
+        if not 0 <= int(config.anchors) <= 64:
+            raise ValueError(f"generator anchors must be 0 (off) to 64 per side, got {config.anchors}")
         if not 0 <= int(config.palette) <= 32:
             raise ValueError(f"generator palette must be 0 (off) to 32 colours, got {config.palette}")
         return config
@@ -217,6 +224,54 @@ def colour_edges(x: torch.Tensor, threshold: torch.Tensor, gain: float = 60.0) -
     return torch.sigmoid(gain * (mag - threshold))
 
 
+def edge_directions(value: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Unit vectors (B,2,H,W) (x, y) along the edges of a value image (B,1,H,W): the minor eigenvector of its
+    structure tensor blurred at sigma px. The tensor is found at 1/4 resolution and upsampled as the doubled
+    angle (cos 2t, sin 2t), which, unlike the vector itself, has no sign flips to blur across."""
+    h, w = int(value.shape[-2]), int(value.shape[-1])
+    f = 4 if min(h, w) >= 64 else 1
+    lo = F.avg_pool2d(value, f) if f > 1 else value
+    p = F.pad(lo, (1, 1, 1, 1), mode="replicate")
+    gx = (p[..., 1:-1, 2:] - p[..., 1:-1, :-2]) * 0.5
+    gy = (p[..., 2:, 1:-1] - p[..., :-2, 1:-1]) * 0.5
+    j = gaussian_blur(torch.cat([gx * gx, gx * gy, gy * gy], 1), max(0.5, sigma / f))
+    a, b = j[:, :1] - j[:, 2:], 2 * j[:, 1:2]
+    if f > 1:
+        a = F.interpolate(a, size=(h, w), mode="bilinear", align_corners=False)
+        b = F.interpolate(b, size=(h, w), mode="bilinear", align_corners=False)
+    a = a + 1e-4  # where the tensor vanishes (flat paint) strokes default to vertical instead of numeric noise,
+    n = (a * a + b * b).sqrt()  # which would differ between runtimes
+    c2 = a / n  # cos of twice the gradient's angle
+    cos = ((1 + c2) * 0.5).clamp_min(0).sqrt()
+    sin = ((1 - c2) * 0.5).clamp_min(0).sqrt() * torch.where(b >= 0, 1.0, -1.0).to(value)
+    return torch.cat([-sin, cos], 1)  # the gradient turned by 90 degrees: along the edge
+
+
+def flow_smooth(x: torch.Tensor, direction: torch.Tensor, length: torch.Tensor, taps: int = 3) -> torch.Tensor:
+    """Line integral convolution: the mean of x (B,C,H,W) at 2*taps+1 points spaced length/taps px (a scalar
+    tensor, differentiable) along direction (B,2,H,W), i.e. smoothing along the edges: brush strokes that
+    follow the form (Cabral & Leedom 1993), the oriented smoothing of Kyprianidis' flow-based filters."""
+    h, w = int(x.shape[-2]), int(x.shape[-1])
+    base = identity_grid(h, w, dtype=x.dtype, device=x.device)  # (1,H,W,2)
+    scale = torch.tensor([2.0 / w, 2.0 / h], dtype=x.dtype, device=x.device).view(1, 2, 1, 1)
+    step = (direction * scale * (length / taps)).permute(0, 2, 3, 1)  # (B,H,W,2), normalized units
+    acc = x
+    for k in range(1, taps + 1):
+        for sgn in (1.0, -1.0):
+            acc = acc + F.grid_sample(x, base + sgn * k * step, mode="bilinear", padding_mode="border",
+                                      align_corners=False)
+    return acc / (2 * taps + 1)
+
+
+def emboss(height: torch.Tensor) -> torch.Tensor:
+    """Relief light (B,1,H,W) of a height map (B,1,H,W) lit from the top left: its difference across the
+    diagonal, the impasto shading of thick paint."""
+    p = F.pad(height, (1, 1, 1, 1), mode="replicate")
+    return (p[..., :-2, :-2] - p[..., 2:, 2:]) * 0.5
+
+
+PALETTE_MIN_TEMPERATURE = 2e-4  # colder makes the palette a hard argmax: boundary pixels then flip between torch
+# and ONNX Runtime (oil, 5e-5: 0.11 max, 1.1e-2 at p99.9); every bundled style trained above it
 MAPS = 4  # per-pixel maps the decoder gives the head: two smoothing logits, line gain, flat-shading gain
 
 
@@ -230,9 +285,15 @@ class ArtHead(nn.Module):
     flat shading, thin lines; `identity=True`: the input unchanged), because from the photo no unpaired loss
     we measured leads to flat regions and lines (docs/training.md)."""
 
-    def __init__(self, levels: int = 4, identity: bool = False, palette: int = 0) -> None:
+    def __init__(self, levels: int = 4, identity: bool = False, palette: int = 0, strokes: bool = False) -> None:
         super().__init__()
         self.palette = int(palette)
+        self.strokes = bool(strokes)
+        if self.strokes:  # brush strokes along the flow of the forms, bristle streaks, impasto relief
+            self.stroke_logit = nn.Parameter(torch.tensor(-6.0 if identity else -1.0))
+            self.stroke_log_length = nn.Parameter(torch.tensor(math.log(6.0)))  # px at 256
+            self.streak = nn.Parameter(torch.tensor(0.0))
+            self.relief = nn.Parameter(torch.tensor(0.0))
         if self.palette:  # per-image flat colours and their outlines instead of the value staircase
             self.log_temperature = nn.Parameter(torch.tensor(math.log(2e-3)))
             self.edge_threshold = nn.Parameter(torch.tensor(0.08))
@@ -266,7 +327,7 @@ class ArtHead(nn.Module):
         s = mix[:, :1] * x + mix[:, 1:2] * fine + mix[:, 2:3] * wide
         edges = None
         if self.palette:
-            flat, _ = soft_palette(s, self.palette, self.log_temperature.exp())
+            flat, _ = soft_palette(s, self.palette, self.log_temperature.exp().clamp_min(PALETTE_MIN_TEMPERATURE))
             s = s + torch.sigmoid(self.flat_logit + maps[:, 3:4]) * (flat - s)
             edges = torch.sigmoid(self.edge_logit) * colour_edges(flat, self.edge_threshold)
             grey = luma(s)
@@ -275,9 +336,15 @@ class ArtHead(nn.Module):
             value = luma(s)
             flat = soft_levels(value, self.thresholds, self.steps, self.floor)
             s = s + torch.sigmoid(self.flat_logit + maps[:, 3:4]) * (flat - value)
-        s = torch.einsum("ij,bjhw->bihw", self.color, s) + self.bias.view(1, 3, 1, 1)
         reps = (1, 1, -(-h // self.texture.shape[-2]), -(-w // self.texture.shape[-1]))
         tex = self.texture[None].repeat(reps)[..., :h, :w]
+        if self.strokes:
+            flow = edge_directions(luma(wide).detach(), 6.0 * unit)  # the orientation of the large forms
+            length = self.stroke_log_length.exp() * unit
+            s = s + torch.sigmoid(self.stroke_logit) * (flow_smooth(s, flow, length) - s)
+            streaks = flow_smooth(tex[:, 1:].expand_as(s[:, :1]), flow, 2 * length) * 2.0  # batch from the graph
+            s = s * (1 + self.streak * streaks + self.relief * emboss(streaks))
+        s = torch.einsum("ij,bjhw->bihw", self.color, s) + self.bias.view(1, 3, 1, 1)
         s = s * (1 + (self.grain.view(1, 2, 1, 1) * tex).sum(1, keepdim=True))
         lit = luma(fine)
         gains = torch.sigmoid(self.line_logits) * 2
@@ -322,7 +389,7 @@ class Generator(nn.Module):
             self.to_maps = nn.Sequential(nn.Conv2d(c, 4 * MAPS, 1), nn.PixelShuffle(2))
             nn.init.zeros_(self.to_maps[0].weight)
             nn.init.zeros_(self.to_maps[0].bias)
-            self.art = ArtHead(palette=config.palette)
+            self.art = ArtHead(palette=config.palette, strokes=config.strokes)
         self._warps: dict[tuple, TemplateTPS] = {}
 
     def set_template(self, template: torch.Tensor) -> None:
@@ -334,8 +401,9 @@ class Generator(nn.Module):
         key = (kind, h, w, self.template.device, self.template.data_ptr(), self.template._version)
         if key not in self._warps:
             idx = topology.GLOBAL_INDICES if kind == "global" else slice(None)
-            self._warps[key] = TemplateTPS(self.template[idx].detach(), h, w, reg=self.config.tps_reg).to(
-                self.template.device)
+            anchors = border_anchors(self.config.anchors) if self.config.anchors else None
+            self._warps[key] = TemplateTPS(self.template[idx].detach(), h, w, reg=self.config.tps_reg,
+                                           anchors=anchors).to(self.template.device)
         return self._warps[key]
 
     def prepare(self, height: int, width: int) -> None:

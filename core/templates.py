@@ -79,3 +79,14 @@ PHOTO_TEMPLATE = [
     [0.04197, 0.46741],
     [0.04205, 0.50856],
 ]
+
+
+def border_points(per_side: int) -> "np.ndarray":
+    """Points (4*per_side, 2) float64 evenly spaced along the aligned frame's edge, normalized [-1, 1], clockwise
+    from the top-left corner: the fixed anchors of the style warps (core.tps.border_anchors)."""
+    import numpy as np
+
+    t = np.arange(per_side, dtype=np.float64) / per_side * 2 - 1
+    one = np.ones_like(t)
+    return np.concatenate([np.stack([t, -one], 1), np.stack([one, t], 1), np.stack([-t, one], 1),
+                           np.stack([-one, -t], 1)])

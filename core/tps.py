@@ -228,6 +228,15 @@ def warp_image(
     return F.grid_sample(image, grid, mode=mode, padding_mode=padding_mode, align_corners=False)
 
 
+def border_anchors(per_side: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Fixed points (4*per_side, 2) evenly spaced along the frame's edge, normalized. Appended to both point sets
+    of a warp they pin the crop's border, so a style's shape change stays local: without them the TPS's affine
+    part moves the whole crop (measured in docs/training.md, "Anchored geometry")."""
+    from core.templates import border_points
+
+    return torch.from_numpy(border_points(per_side)).to(dtype)
+
+
 def template_basis(template: torch.Tensor, height: int, width: int, reg: float = 0.0) -> torch.Tensor:
     """Linear map (H*W, N) from source points P (B, N, 2) to the grid of solve_tps(template, P, reg).
 
@@ -260,21 +269,30 @@ class TemplateTPS(nn.Module):
     Buffers are derived from the constructor arguments and are not saved in the state dict.
     """
 
-    def __init__(self, template: torch.Tensor, height: int, width: int, reg: float = 0.0) -> None:
+    def __init__(self, template: torch.Tensor, height: int, width: int, reg: float = 0.0,
+                 anchors: torch.Tensor | None = None) -> None:
         super().__init__()
         _check_points(template, "template", batched=False)
         self.height, self.width = int(height), int(width)
+        self.points = int(template.shape[0])
+        self.anchored = anchors is not None and int(anchors.shape[0]) > 0  # a python bool: static under tracing
+        anchors = template.new_zeros((0, 2)) if anchors is None else anchors.to(template)
         self.register_buffer("template", template.detach().clone(), persistent=False)
-        self.register_buffer("basis", template_basis(template, height, width, reg), persistent=False)
+        self.register_buffer("anchors", anchors.detach().clone(), persistent=False)  # fixed points (K, 2)
+        self.register_buffer("basis", template_basis(torch.cat([template.detach(), anchors]), height, width, reg),
+                             persistent=False)
         identity = identity_grid(height, width, dtype=template.dtype, device=template.device).reshape(-1, 2)
         self.register_buffer("identity", identity, persistent=False)
 
     def forward(self, points: torch.Tensor, alpha: float | torch.Tensor = 1.0) -> torch.Tensor:
         """points (B, N, 2); alpha scales the displacement (0 identity, 1 full), float or (B,), (B, 1), ()."""
         _check_points(points, "points")
-        if not torch.jit.is_tracing() and points.shape[1] != self.basis.shape[1]:
-            raise LandmarkError(f"points must have {self.basis.shape[1]} landmarks, got {points.shape[1]}")
-        displacement = self.basis @ points.to(self.basis.dtype) - self.identity
+        if not torch.jit.is_tracing() and points.shape[1] != self.points:
+            raise LandmarkError(f"points must have {self.points} landmarks, got {points.shape[1]}")
+        points = points.to(self.basis.dtype)
+        if self.anchored:
+            points = torch.cat([points, self.anchors[None].expand(points.shape[0], -1, -1)], 1)
+        displacement = self.basis @ points - self.identity
         if isinstance(alpha, torch.Tensor):
             alpha = alpha.reshape(-1, 1, 1)
         return (self.identity + alpha * displacement).reshape(-1, self.height, self.width, 2)

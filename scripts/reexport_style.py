@@ -31,11 +31,17 @@ ap.add_argument("title")
 ap.add_argument("--mode", choices=STYLIZE_MODES, help="the style's default stylize mode (default: the package's)")
 ap.add_argument("--alpha", type=float, help="the style's default geometry strength (default: keep the package's)")
 ap.add_argument("--keep-shape", type=float, help="the style's default keep_shape (default: keep the package's)")
+ap.add_argument("--anchors", type=int, help="fixed border points per side in the template warp (generator "
+                "config `anchors`; the weights do not depend on it)")
 ap.add_argument("--artwork-license", default=PAINTED, help="the artworks' license line (default: the painters')")
 args = ap.parse_args()
 p = load_style(args.src)
 gen = load_generator(p)
+if args.anchors is not None:
+    gen.config.anchors = args.anchors
+    gen._warps.clear()
 cfg = StyleConfig.from_dict(json.loads((p.path / "style.json").read_text()))
+cfg.name = Path(args.dst).name  # the package is named after its folder, as the trainer names it
 cfg.resolution = args.resolution
 cfg.license = "apache-2.0"
 cfg.title = args.title

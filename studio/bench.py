@@ -146,9 +146,7 @@ LEGACY_RECIPE = {"generator": {"head": "rgb"}, "warmup_steps": 0}  # the TrainCo
 def _paint_recipe() -> dict:
     from studio.train import TrainConfig
 
-    paint = TrainConfig.preset("quick").to_dict()
-    return {k: paint[k] for k in ("generator", "weights", "warmup_steps", "lr", "head_lr", "maps_lr",
-                                  "freeze_decoder", "style_crop", "head_detach")}
+    return TrainConfig.preset("quick").to_dict()  # all of it: size, batch and perceptual_size are set per row
 
 
 PAINT_RECIPE = None  # filled on first use: importing the trainer here would load torch for `bench` alone

@@ -26,7 +26,7 @@ from studio.data import apply_warp
 log = logging.getLogger(__name__)
 
 VGG_FILE = "models/vgg16_lpips.safetensors"
-VGG_TAPS = {"relu1_2": 3, "relu2_2": 8, "relu3_3": 15, "relu4_3": 22, "relu5_3": 29}
+VGG_TAPS = {"relu1_2": 3, "relu2_2": 8, "relu3_1": 11, "relu3_3": 15, "relu4_3": 22, "relu5_3": 29}
 # LPIPS scaling layer; identical to ImageNet mean/std rescaled to inputs in [-1, 1].
 VGG_SHIFT = (-0.030, -0.088, -0.188)
 VGG_SCALE = (0.458, 0.448, 0.450)
@@ -337,7 +337,8 @@ def patches(x: torch.Tensor, size: int, count: int, generator: torch.Generator, 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
     """Sliced Wasserstein-2 distance between sample sets a, b (N, D) along directions (D, K)."""
     pa, _ = (a @ directions).sort(0)
-    pb, _ = (b @ directions).sort(0)
+    with torch.set_grad_enabled(b.requires_grad):  # the artworks' side needs no graph
+        pb, _ = (b @ directions).sort(0)
     return (pa - pb).pow(2).mean()
 
 
@@ -374,10 +375,11 @@ def layout_loss(fake: torch.Tensor, target: torch.Tensor, factor: int = 8) -> to
 
 
 def feature_samples(feat: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
-    """`count` random feature vectors (count, C) of feature maps (B,C,H,W)."""
-    flat = feat.permute(0, 2, 3, 1).reshape(-1, feat.shape[1])
-    idx = torch.randint(0, len(flat), (count,), generator=generator, device=generator.device).to(feat.device)
-    return flat[idx]
+    """`count` random feature vectors (count, C) of feature maps (B,C,H,W), gathered without a channels-last copy
+    of the whole map (that copy and its backward cost more than the sort of the sliced Wasserstein loss)."""
+    b, c, h, w = feat.shape
+    idx = torch.randint(0, b * h * w, (count,), generator=generator, device=generator.device).to(feat.device)
+    return feat.flatten(2)[idx // (h * w), :, idx % (h * w)]
 
 
 def style_swd_loss(feats: dict[str, torch.Tensor], targets: dict[str, torch.Tensor], generator: torch.Generator,
@@ -391,8 +393,8 @@ def style_swd_loss(feats: dict[str, torch.Tensor], targets: dict[str, torch.Tens
         f = feats[tap]
         real = target if target.dim() == 2 else feature_samples(target, count, generator)
         ridx = torch.randint(0, len(real), (count,), generator=generator, device=generator.device).to(real.device)
-        real = real[ridx].detach()
+        real = real[ridx].detach().float()
         d = random_directions(projections, f.shape[1], generator, f.device)
-        total = total + sliced_wasserstein(feature_samples(f, count, generator).float(), real.float(), d) / (
-            real.float().pow(2).mean() + 1e-6)
+        total = total + sliced_wasserstein(feature_samples(f, count, generator).float(), real, d) / (
+            real.pow(2).mean() + 1e-6)
     return total

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from studio.losses import VGG_TAPS, load_vgg, normalize_channels, vgg_path
+from studio.losses import load_vgg, normalize_channels, vgg_path
 
-TAPS = tuple(VGG_TAPS)  # relu1_2 .. relu5_3
+TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")  # the five LPIPS taps, in its order
 
 
 class LPIPS(torch.nn.Module):

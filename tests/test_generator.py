@@ -16,8 +16,9 @@ def inputs(gen, size=64, batch=2, jitter=0.03, seed=0):
     return image, points
 
 
-def onnx_errors(gen, size, jitter, tmp_path):
-    """|ONNX Runtime - torch| (array) of gen exported at size, its head's parameters moved by seeded noise."""
+def onnx_errors(gen, size, jitter, tmp_path, batch=1):
+    """|ONNX Runtime - torch| (array) of gen exported at size, its head's parameters moved by seeded noise, run on
+    `batch` faces (the graph is traced on one)."""
     import numpy as np
     import onnxruntime as ort
 
@@ -28,7 +29,7 @@ def onnx_errors(gen, size, jitter, tmp_path):
         for p in gen.art.parameters():
             p.add_(torch.randn(p.shape, generator=g) * jitter)
     path = export_onnx(gen, size, tmp_path / "m.onnx")
-    image, mesh, alpha = example_inputs(gen, size)
+    image, mesh, alpha = example_inputs(gen, size, batch=batch)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run(None, {"image": image.numpy(), "landmarks": mesh.numpy(), "alpha": alpha.numpy()})[0]
     with torch.no_grad():
@@ -250,6 +251,92 @@ class TestPalette:
 
         err = onnx_errors(tiny(head="art", palette=8, pixel_skip=True), 128, 0.05, tmp_path)
         assert err.mean() < 1e-4 and np.quantile(err, 0.999) < 2 / 255
+
+
+class TestStrokes:
+    """Brush strokes: smoothing along the edges' flow, bristle streaks and relief (oil, gouache)."""
+
+    @staticmethod
+    def stripes(vertical: bool, size: int = 64) -> torch.Tensor:
+        t = torch.sin(torch.arange(size, dtype=torch.float32) * 0.5).view(1, 1, 1, size)
+        return (t.expand(1, 1, size, size) if vertical else t.transpose(-1, -2).expand(1, 1, size, size)).contiguous()
+
+    def test_directions_follow_the_edges(self):
+        from core.generator import edge_directions
+
+        along = edge_directions(self.stripes(vertical=True), 2.0)[..., 16:48, 16:48]  # stripes run along y
+        assert along[:, 1].abs().min() > 0.99 and along[:, 0].abs().max() < 0.1
+        across = edge_directions(self.stripes(vertical=False), 2.0)[..., 16:48, 16:48]
+        assert across[:, 0].abs().min() > 0.99 and across[:, 1].abs().max() < 0.1
+        assert torch.allclose(along.norm(dim=1), torch.ones(1, 32, 32), atol=1e-4)
+
+    def test_flow_smooth_blurs_along_the_flow_only(self):
+        from core.generator import edge_directions, flow_smooth
+
+        x = self.stripes(vertical=True)
+        d = edge_directions(x, 2.0)
+        along = flow_smooth(x, d, torch.tensor(4.0))
+        torch.testing.assert_close(along[..., 8:56, 8:56], x[..., 8:56, 8:56], atol=1e-4, rtol=0)
+        across = flow_smooth(x, d.flip(1), torch.tensor(4.0))  # (x, y) swapped: across the stripes
+        assert (across - x)[..., 8:56, 8:56].abs().mean() > 0.1
+        torch.testing.assert_close(flow_smooth(x, d, torch.tensor(0.0)), x)
+
+    def test_emboss_is_zero_on_flat_paint(self):
+        from core.generator import emboss
+
+        assert emboss(torch.full((1, 1, 8, 8), 0.3)).abs().max() == 0
+        ramp = torch.arange(8.0).view(1, 1, 1, 8).expand(1, 1, 8, 8)
+        assert emboss(ramp)[..., 2:6, 2:6].eq(-1.0).all()  # lit from the top left: rising to the right is dark
+
+    def test_gradcheck(self):
+        from core.generator import edge_directions, flow_smooth
+
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand(1, 2, 8, 8, generator=g, dtype=torch.float64, requires_grad=True)
+        d = edge_directions(torch.rand(1, 1, 8, 8, generator=g, dtype=torch.float64), 1.0)
+        length = torch.tensor(1.3, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda a, n: flow_smooth(a, d, n, taps=2), (x, length))
+
+    def test_config_and_old_configs_have_none(self):
+        assert GeneratorConfig.from_dict({"channels": 4, "head": "art"}).strokes is False
+        head = tiny(head="art").art
+        assert not hasattr(head, "stroke_logit")
+
+    def test_generator_reaches_every_parameter(self):
+        gen = tiny(head="art", palette=4, strokes=True).train()
+        image, points = inputs(gen)
+        gen(image, points, 1.0).mean().backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in gen.parameters())
+        assert gen.art.stroke_log_length.grad != 0 and gen.art.relief.grad != 0
+
+    def test_onnx_parity(self, tmp_path):
+        import numpy as np
+
+        err = onnx_errors(tiny(head="art", palette=8, pixel_skip=True, strokes=True), 128, 0.05, tmp_path, batch=2)
+        assert err.mean() < 1e-4 and np.quantile(err, 0.999) < 2 / 255
+
+
+class TestAnchors:
+    def test_old_configs_have_none_and_bad_counts_are_refused(self):
+        import pytest
+
+        assert GeneratorConfig.from_dict({"channels": 4}).anchors == 0
+        with pytest.raises(ValueError, match="anchors"):
+            GeneratorConfig.from_dict({"anchors": 500})
+
+    def test_anchored_generator_exports_to_onnx(self, tmp_path):
+        import numpy as np
+
+        err = onnx_errors(tiny(head="art", palette=4, pixel_skip=True, anchors=8), 64, 0.0, tmp_path, batch=2)
+        assert np.quantile(err, 0.999) < 2 / 255
+
+    def test_engine_pins_the_same_border_points(self):
+        from core.engine import warp_anchors
+        from core.tps import border_anchors
+
+        assert warp_anchors({}, 256).shape == (0, 2)
+        np_pts = warp_anchors({"anchors": 4}, 256)
+        torch.testing.assert_close(torch.from_numpy(np_pts).float(), (border_anchors(4) + 1) * 128)
 
 
 class TestPixelSkip:

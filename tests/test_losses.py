@@ -239,3 +239,18 @@ class TestStyleStatistics:
         x = _smooth_images(2, 32)
         assert L.layout_loss(x * 0.5 + 0.2, x) < 1e-2  # up to the std epsilon
         assert L.layout_loss(x.flip(-1), x) > 0.1
+
+
+class TestFeatureSamples:
+    def test_gathers_the_same_vectors_as_a_channels_last_copy(self):
+        feat = torch.randn(3, 5, 7, 9, generator=torch.Generator().manual_seed(0))
+        got = L.feature_samples(feat, 64, torch.Generator().manual_seed(1))
+        idx = torch.randint(0, 3 * 7 * 9, (64,), generator=torch.Generator().manual_seed(1))
+        torch.testing.assert_close(got, feat.permute(0, 2, 3, 1).reshape(-1, 5)[idx], rtol=0, atol=0)
+
+    def test_swd_artwork_side_builds_no_graph(self):
+        a = torch.randn(32, 4, requires_grad=True)
+        d = L.random_directions(8, 4, torch.Generator().manual_seed(0), a.device)
+        loss = L.sliced_wasserstein(a, torch.randn(32, 4), d)
+        loss.backward()
+        assert a.grad is not None and torch.isfinite(a.grad).all()

@@ -25,6 +25,7 @@ class TestBundledStyle:
         assert prov["photos"]["licenses"] and prov["artworks"]["licenses"]
         assert "selfie2anime" not in str(prov).lower()
         assert (folder / "attribution.json").is_file()
+        assert package.config.name == folder.name  # the gallery, the Hub and the docs name it by its folder
 
     def test_stylizes_the_astronaut(self, folder, astronaut):
         result = stylize(astronaut, validate_package(folder))

@@ -404,3 +404,36 @@ class TestTPSWarp:
         dst = _jitter(src)
         out = TPSWarp(reg=0.01, padding_mode="zeros")(img, src, dst)
         torch.testing.assert_close(out, warp_image(img, src, dst, reg=0.01, padding_mode="zeros"))
+
+
+class TestAnchoredTemplateTPS:
+    """Border anchors pin the crop's edge, so a template warp changes the face, not the frame."""
+
+    def test_anchors_lie_on_the_frame_edge(self):
+        from core.tps import border_anchors
+
+        a = border_anchors(4)
+        assert a.shape == (16, 2) and (a.abs().amax(1) == 1).all() and len(set(map(tuple, a.tolist()))) == 16
+
+    def test_border_stays_and_landmarks_still_map(self):
+        from core.tps import TemplateTPS, border_anchors
+
+        g = torch.Generator().manual_seed(0)
+        template = torch.rand(12, 2, generator=g) - 0.5
+        points = (template * 1.25)[None]  # a uniform scale: an unanchored TPS scales the whole frame
+        free = TemplateTPS(template, 32, 32)(points)
+        pinned = TemplateTPS(template, 32, 32, anchors=border_anchors(8))(points)
+        ident = identity_grid(32, 32).reshape(1, 32, 32, 2)
+        edge = lambda grid: torch.cat([grid[0, 0], grid[0, -1], grid[0, :, 0], grid[0, :, -1]])  # noqa: E731
+        assert (edge(free) - edge(ident)).abs().max() > 0.1
+        assert (edge(pinned) - edge(ident)).abs().max() < 0.05
+        centre = (pinned - ident)[0, 12:20, 12:20].abs().mean()
+        assert centre > 0.5 * (free - ident)[0, 12:20, 12:20].abs().mean()  # the face still changes
+
+    def test_without_anchors_unchanged(self):
+        from core.tps import TemplateTPS
+
+        template = torch.rand(10, 2, generator=torch.Generator().manual_seed(1)) - 0.5
+        points = template[None] + 0.05
+        torch.testing.assert_close(TemplateTPS(template, 16, 16)(points),
+                                   TemplateTPS(template, 16, 16, anchors=torch.zeros(0, 2))(points))

@@ -163,6 +163,17 @@ class TestTrain:
             TrainConfig(package_mode="all").validate()
         with pytest.raises(ConfigError, match="package_keep_shape"):
             TrainConfig(package_keep_shape=2.0).validate()
+        with pytest.raises(ConfigError, match="perceptual_dtype"):
+            TrainConfig(perceptual_dtype="float16").validate()
+        with pytest.raises(ConfigError, match="style_samples"):
+            TrainConfig(style_samples=10).validate()
+
+    def test_quick_preset_is_the_measured_recipe(self):
+        """docs/training.md: bf16 VGG, 2048 samples and relu3_1 kept capture (0.246 vs 0.247); anchors 16."""
+        q = TrainConfig.preset("quick")
+        assert (q.perceptual_dtype, q.style_samples, q.style_taps) == ("bfloat16", 2048,
+                                                                      ("relu1_2", "relu2_2", "relu3_1"))
+        assert q.generator["anchors"] == 16 and not q.generator["strokes"]
 
     def test_resume_guards(self, data, tmp_path):
         with pytest.raises(ResumeError, match="no checkpoints"):
@@ -181,6 +192,11 @@ class TestTrain:
             _run(data, tmp_path, tiny(steps=3, landmark_edit={"eyes": {"scale": 1.5}}), "once", resume=True,
                  overwrite=True)
         assert _run(data, tmp_path, tiny(steps=3), "once", resume=True, overwrite=True).steps == 3
+        # a generator key added since (anchors) takes its legacy value, so the run still resumes
+        config = json.loads(saved.read_text())
+        del config["generator"]["anchors"]
+        saved.write_text(json.dumps(config))
+        assert _run(data, tmp_path, tiny(steps=4), "once", resume=True, overwrite=True).steps == 4
 
     def test_bad_inputs(self, data, tmp_path):
         (tmp_path / "taken").mkdir()
