@@ -107,6 +107,7 @@ class TrainConfig:
     perceptual_dtype: str = "float32"  # "bfloat16": the style loss's VGG pass under bf16 autocast (2x on CPUs with
     # AVX512-BF16 or AMX, and on GPUs); the artworks' feature bank stays fp32
     style_samples: int = 4096  # feature vectors per tap in the sliced Wasserstein style loss (its sort dominates)
+    style_projections: int = 64  # random directions per tap and step of that loss
     vgg_download: bool = True  # let torchvision download VGG16 when the shared file is absent
     holdout: int = 4  # photos kept out of training for the preview grid
     photo_limit: int | None = None
@@ -139,6 +140,8 @@ class TrainConfig:
             raise bad(f"perceptual_dtype {self.perceptual_dtype!r} must be one of {list(PERCEPTUAL_DTYPES)}")
         if not 256 <= self.style_samples <= 65536:
             raise bad(f"style_samples {self.style_samples} must be between 256 and 65536")
+        if not 4 <= self.style_projections <= 1024:
+            raise bad(f"style_projections {self.style_projections} must be between 4 and 1024")
         if self.package_mode not in STYLIZE_MODES:
             raise bad(f"package_mode {self.package_mode!r} must be one of {list(STYLIZE_MODES)}")
         if not 0 <= self.package_keep_shape <= 1:
@@ -206,7 +209,6 @@ class TrainConfig:
         head = dict(size=128, export_size=256, steps=QUICK_STEPS, batch=8, perceptual_size=128, checkpoint_every=100,
                     preview_every=100, head_lr=2e-2, warmup_steps=0, freeze_decoder=True, style_crop=None,
                     package_mode="full", package_keep_shape=1.0, perceptual_dtype="bfloat16", style_samples=2048,
-                    style_taps=("relu1_2", "relu2_2", "relu3_1"),
                     generator={**GeneratorConfig().to_dict(), "head": "art", "pixel_skip": True, "palette": 8,
                                "anchors": 16},
                     weights={**{k: 0.0 for k in DEFAULT_WEIGHTS}, "style": 1.0})
@@ -534,7 +536,8 @@ class Trainer:
                     out["content"] = L.perceptual_loss(feats, target, c.content_taps)
                     out["texture"] = L.texture_loss(feats, self.gram_targets)
                 if self.style_bank is not None:
-                    out["style"] = L.style_swd_loss(feats, self.style_bank, rng, count=c.style_samples)
+                    out["style"] = L.style_swd_loss(feats, self.style_bank, rng, count=c.style_samples,
+                                                      projections=c.style_projections)
             total = (sum(w["adv"] * out[k] for k in ("g_adv", "f_adv") if k in out)
                      + sum(w["cycle"] * out[k] for k in ("cycle_x", "cycle_y") if k in out)
                      + sum(w[k] * out[k] for k in ("deform", "color", "content", "texture", "patch", "palette", "layout",
