@@ -226,7 +226,7 @@ class TrainConfig:
 
 
 PRESETS = ("quick", "paint", "gan", "full")
-QUICK_STEPS = 600  # docs/training.md: 5.6 min beside a second training on a 2-core CPU, capture 0.311 (50 artworks)
+QUICK_STEPS = 600  # docs/training.md: 6.9 min beside a second job on a 2-core CPU, capture 0.321 (50 artworks)
 
 
 @dataclass
