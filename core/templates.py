@@ -81,12 +81,17 @@ PHOTO_TEMPLATE = [
 ]
 
 
-def border_points(per_side: int) -> "np.ndarray":
-    """Points (4*per_side, 2) float64 evenly spaced along the aligned frame's edge, normalized [-1, 1], clockwise
-    from the top-left corner: the fixed anchors of the style warps (core.tps.border_anchors)."""
+def border_fractions(per_side: int) -> "np.ndarray":
+    """Points (4*per_side, 2) float64 evenly spaced along a frame's edge as fractions of its width and height,
+    clockwise from the top-left corner: the fixed anchors of the style warps and of the painters' exaggeration."""
     import numpy as np
 
-    t = np.arange(per_side, dtype=np.float64) / per_side * 2 - 1
-    one = np.ones_like(t)
-    return np.concatenate([np.stack([t, -one], 1), np.stack([one, t], 1), np.stack([-t, one], 1),
-                           np.stack([-one, -t], 1)])
+    t = np.linspace(0.0, 1.0, per_side, endpoint=False)
+    zero, one = np.zeros_like(t), np.ones_like(t)
+    return np.concatenate([np.stack([t, zero], 1), np.stack([one, t], 1), np.stack([1 - t, one], 1),
+                           np.stack([zero, 1 - t], 1)])
+
+
+def border_points(per_side: int) -> "np.ndarray":
+    """`border_fractions` in the aligned frame's normalized [-1, 1] coordinates (core.tps.border_anchors)."""
+    return border_fractions(per_side) * 2 - 1

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from core.errors import ImageLoadError, LandmarkError
+from core.templates import border_fractions
 from core.topology import GROUP_SLICES, NUM_CANONICAL, NUM_MESH_POINTS, to_canonical
 
 Painter = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -405,12 +406,7 @@ def exaggerate_points(canonical: np.ndarray, strength: float = 1.0) -> np.ndarra
 
 def _border_anchors(height: int, width: int, per_side: int = 24) -> np.ndarray:
     """Fixed points (4 * per_side, 2) px along the image border, so the warp leaves the background put."""
-    t = np.linspace(0.0, 1.0, per_side, endpoint=False)
-    top = np.stack([t * width, np.zeros_like(t)], 1)
-    right = np.stack([np.full_like(t, width), t * height], 1)
-    bottom = np.stack([(1 - t) * width, np.full_like(t, height)], 1)
-    left = np.stack([np.zeros_like(t), (1 - t) * height], 1)
-    return np.concatenate([top, right, bottom, left])
+    return border_fractions(per_side) * np.array([width, height], np.float64)
 
 
 def exaggerate(image: np.ndarray, face_points: np.ndarray, strength: float = 1.0) -> np.ndarray:
