@@ -321,8 +321,19 @@ class TestStudio:
         page.locator("#style-name textarea, #style-name input").first.fill("fresh-style")
         page.get_by_text("4 · Alignment preview").click()
         eyes = page.locator("#eye-height input[type=number]")
-        eyes.fill("1.5")
-        eyes.press("Tab")
+        # the number box commits on blur, and a fill while the accordion is still opening can be lost: retype until
+        # the slider holds the value, so the click below cannot race it (CI saw both)
+        for attempt in range(5):
+            eyes.fill("1.5")
+            eyes.press("Tab")
+            try:
+                page.wait_for_function(
+                    "() => document.querySelector('#eye-height input[type=range]')?.value === '1.5'", timeout=3_000)
+                break
+            except Exception as exc:  # playwright TimeoutError; imported lazily, like playwright itself
+                if "Timeout" not in type(exc).__name__:
+                    raise
+                assert attempt < 4, "the eye-height slider never took the typed value 1.5"
         page.locator("#train").click()
         page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('installed')",
                                timeout=150_000)
