@@ -320,6 +320,8 @@ class TestStudio:
         page.locator("#qa-gallery button.thumbnail-item").nth(3).wait_for()
         page.locator("#style-name textarea, #style-name input").first.fill("fresh-style")
         page.get_by_text("4 · Alignment preview").click()
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
         eyes = page.locator("#eye-height input[type=number]")
         # the number box commits on blur, and a fill while the accordion is still opening can be lost: retype until
         # the slider holds the value, so the click below cannot race it (CI saw both)
@@ -330,9 +332,7 @@ class TestStudio:
                 page.wait_for_function(
                     "() => document.querySelector('#eye-height input[type=range]')?.value === '1.5'", timeout=3_000)
                 break
-            except Exception as exc:  # playwright TimeoutError; imported lazily, like playwright itself
-                if "Timeout" not in type(exc).__name__:
-                    raise
+            except PlaywrightTimeout:
                 assert attempt < 4, "the eye-height slider never took the typed value 1.5"
         page.locator("#train").click()
         page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('installed')",
