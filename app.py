@@ -77,9 +77,10 @@ def build_demo() -> gr.Blocks:
             with gr.Tab("🎨 Stylize", id="stylize"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=5, min_width=320):
-                        photo = gr.Image(label="Your photo", sources=["upload", "webcam", "clipboard"],
-                                         type="numpy", height=380, elem_id="photo",
-                                         placeholder="Drop a portrait here, paste one, or use the webcam")
+                        # ui.image_input: the handler decodes the file, so a broken upload gets the project's message
+                        photo = ui.image_input(label="Your photo", sources=["upload", "webcam", "clipboard"],
+                                               type="filepath", height=380, elem_id="photo",
+                                               placeholder="Drop a portrait here, paste one, or use the webcam")
                         gr.Examples([[str(p)] for p in ui.examples()], inputs=[photo], label="Example photos",
                                     examples_per_page=6)
                         with gr.Group():
@@ -96,6 +97,7 @@ def build_demo() -> gr.Blocks:
                         gallery = gr.Gallery(label="Styles: click one", columns=5, height="auto", allow_preview=False,
                                              object_fit="cover", elem_id="style-gallery", buttons=[],
                                              fit_columns=False)
+                        skipped = gr.Markdown(visible=False, elem_id="skipped-styles")
                         result = gr.ImageSlider(label="Before / after: drag the handle", type="numpy", format="png",
                                                 elem_id="result", interactive=False, max_height=560,
                                                 buttons=["fullscreen"])
@@ -114,8 +116,8 @@ def build_demo() -> gr.Blocks:
                                             elem_id="style-files")
                 with gr.Accordion("📷 Live webcam: stylize the stream in real time", open=False):
                     with gr.Row():
-                        cam = gr.Image(label="Webcam", sources=["webcam"], streaming=True, type="numpy",
-                                       elem_id="cam")
+                        cam = ui.image_input(label="Webcam", sources=["webcam"], streaming=True, type="numpy",
+                                             elem_id="cam")
                         live = gr.Image(label="Stylized live (faces only)", elem_id="live", interactive=False)
 
             # ---------------------------------------------------------------- studio
@@ -219,6 +221,8 @@ def build_demo() -> gr.Blocks:
                             ref = gr.Textbox(label="Repo id", placeholder="user/style-name or user/style-name@v1",
                                              scale=3, elem_id="pull-ref")
                             pull = gr.Button("⬇ Pull", variant="primary", scale=1, elem_id="pull")
+                        pull_as = gr.Textbox(label="Install as (optional)", placeholder="a new local name, when the "
+                                             "repo's style name is taken by another style", elem_id="pull-as")
                         pull_status = gr.Markdown(elem_id="pull-status")
                         links_btn = gr.Button("📱 Mobile download links", size="sm")
                         links = gr.Markdown(elem_id="mobile-links")
@@ -236,7 +240,7 @@ def build_demo() -> gr.Blocks:
 
         # ---------------------------------------------------------------- wiring: styles
         refresh_outputs = [gallery, style_names, selected, card, card_preview, files, empty, alpha, keep, mode,
-                           push_style]
+                           push_style, skipped]
         stylize_event = dict(fn=ui.stylize_photo, inputs=[photo, selected, alpha, strength, mode, keep],
                              outputs=[result, facts, download], concurrency_id="stylize", concurrency_limit=1,
                              trigger_mode="always_last", show_progress="minimal")
@@ -279,7 +283,7 @@ def build_demo() -> gr.Blocks:
         hub_kw = dict(concurrency_id="hub", concurrency_limit=2)
         gr.on([search.click, query.submit], ui.hub_search, [query], [hub_gallery, hub_ids, hub_status], **hub_kw)
         hub_gallery.select(ui.hub_pick, [hub_ids], [ref, links], show_progress="hidden")
-        gr.on([pull.click, ref.submit], ui.hub_pull, [ref, styles_version], [pull_status, styles_version], **hub_kw)
+        gr.on([pull.click, ref.submit, pull_as.submit], ui.hub_pull, [ref, styles_version, pull_as], [pull_status, styles_version], **hub_kw)
         links_btn.click(ui.hub_links_clicked, [ref], [links], **hub_kw)
         push_go.click(ui.hub_push, [push_style, push_repo, push_token, push_private, push_tag],
                       [push_result, push_token], **hub_kw)

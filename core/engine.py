@@ -13,8 +13,9 @@ import numpy as np
 
 from core import topology
 from core.alignment import align_face, compose_affine, crop_image, displace, feather_mask, paste_back
-from core.images import ImageSource, load_image
-from core.landmarks import Face, detect_faces
+from core.images import ImageSource, fit_image, load_image
+from core.landmarks import Face, find_faces
+from core.options import check_alpha, check_keep_shape, check_max_faces, check_max_side, check_mode, check_strength
 from core.package import STYLIZE_MODES, StylePackage, load_style
 from core.runtime import Runner, get_runner
 from core.templates import PHOTO_TEMPLATE, border_points
@@ -61,8 +62,9 @@ def head_mask(oval: np.ndarray, size: int, scale: int = 4) -> np.ndarray:
 class StylizeResult:
     image: np.ndarray  # (H, W, 3) uint8
     faces: list[Face] = field(default_factory=list)
-    message: str = ""
+    message: str = ""  # a note for the user: no face, faces beyond the limit
     timings: dict = field(default_factory=dict)  # milliseconds per stage
+    faces_found: int | None = None  # faces detected in all (more than len(faces) when over max_faces)
 
     @property
     def summary(self) -> str:
@@ -212,6 +214,8 @@ def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: f
     """Align each face, stylize, blend with the identically warped original by `strength`, paste back
     (adding back (1 - strength) of the photo detail the crop could not hold). Where the style changes the
     face's geometry, the hair and background around it follow the same warp, so no outline is left twice."""
+    alpha, strength = check_alpha(alpha), check_strength(strength)
+    keep_shape = check_keep_shape(keep_shape) or 0.0
     size = runner.resolution
     template = (np.asarray(runner.package.config.template) + 1) * size / 2
     out = image if background is None else background
@@ -246,6 +250,7 @@ def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: f
 
 def stylize_tiles(image: np.ndarray, runner: Runner, strength: float = 1.0, overlap: int = 32) -> np.ndarray:
     """Stylize a whole image at its own resolution in overlapping tiles (alpha 0: no geometry change)."""
+    strength = check_strength(strength)
     size = runner.resolution
     h, w = image.shape[:2]
     ph, pw = max(h, size), max(w, size)
@@ -272,6 +277,45 @@ def stylize_tiles(image: np.ndarray, runner: Runner, strength: float = 1.0, over
     return np.clip(np.rint(result), 0, 255).astype(np.uint8)
 
 
+DETECT_SHORT_SIDE = 256  # a working image with a shorter short side is too small for the detector ...
+DETECT_FRAME_SHORT = 512  # ... so faces are detected on the source decoded up to this short side instead
+
+
+def detection_frame(image: ImageSource, rgb: np.ndarray) -> np.ndarray | None:
+    """A larger copy of `image` to detect faces in when the downscaled working image `rgb` is too small for
+    the detector (a panorama shrunk to max_side can be 77 px high): the source decoded up to DETECT_FRAME_SHORT
+    px on its short side. None when `rgb` is large enough or the source is no larger."""
+    h, w = rgb.shape[:2]
+    if min(h, w) >= DETECT_SHORT_SIDE:
+        return None
+    frame = load_image(image, max_side=round(max(h, w) * DETECT_FRAME_SHORT / min(h, w)))
+    return frame if min(frame.shape[:2]) > min(h, w) else None
+
+
+def scale_face(face: Face, sx: float, sy: float) -> Face:
+    """`face` in an image resized by (sx, sy): continuous pixel coordinates scale about the top-left corner."""
+    x0, y0, x1, y1 = face.box
+    return Face(face.points * np.float32([sx, sy]), (x0 * sx, y0 * sy, x1 * sx, y1 * sy), face.score)
+
+
+def detect_for(image: ImageSource, rgb: np.ndarray, max_faces: int) -> tuple[list[Face], int]:
+    """(faces in the working image `rgb`, how many were found in all); on `detection_frame` when `rgb` is too
+    small for the detector, the faces scaled back to `rgb`."""
+    frame = detection_frame(image, rgb)
+    if frame is None:
+        return find_faces(rgb, max_faces=max_faces)
+    faces, found = find_faces(frame, max_faces=max_faces)
+    sx, sy = rgb.shape[1] / frame.shape[1], rgb.shape[0] / frame.shape[0]
+    return [scale_face(f, sx, sy) for f in faces], found
+
+
+def face_note(found: int, used: int, limit: int) -> str:
+    """The note for faces left out by the limit, e.g. '12 faces found; stylized the 8 largest (limit 8)'."""
+    if found <= used:
+        return ""
+    return f"{found} faces found; stylized the {used} largest (limit {limit})"
+
+
 def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | None = None, strength: float = 1.0,
             mode: str | None = None, max_side: int | None = 2048, backend: str = "onnx", variant: str = "fp32",
             faces: list[Face] | None = None, max_faces: int = 8, keep_shape: float | None = None) -> StylizeResult:
@@ -279,41 +323,40 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
 
     alpha: geometry strength, mode and keep_shape (0 every face takes the style's template shape, 1 keeps its
     own shape and takes the style's average change; default: the style's); strength: 0 original .. 1 fully stylized;
-    max_side: downscale larger inputs first (None keeps the size). No face in "face" mode returns the
-    original with a message, never an exception.
+    max_side: downscale larger inputs first (None or 0 keeps the size); max_faces: the largest faces stylized
+    (the message says when more were found). Options are checked by core.options (OptionError, a ValueError).
+    No face in "face" mode returns the original with a message, never an exception.
     """
-    if mode is not None and mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if not 0 <= strength <= 1:
-        raise ValueError(f"style strength must be in [0, 1], got {strength}")
-    if keep_shape is not None and not 0 <= keep_shape <= 1:
-        raise ValueError(f"keep_shape must be in [0, 1], got {keep_shape}")
+    mode, alpha, strength = check_mode(mode), check_alpha(alpha), check_strength(strength)
+    keep_shape, max_side, max_faces = check_keep_shape(keep_shape), check_max_side(max_side), check_max_faces(max_faces)
     timings = {}
     t0 = time.perf_counter()
     package = style if isinstance(style, StylePackage) else load_style(style)
     mode = mode or package.config.mode_default
     runner = get_runner(package, backend=backend, variant=variant)
-    rgb = load_image(image)
-    if max_side and max(rgb.shape[:2]) > max_side:
-        scale = max_side / max(rgb.shape[:2])
-        rgb = cv2.resize(rgb, (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale)), interpolation=cv2.INTER_AREA)
-        faces = None
+    if faces is None:
+        rgb = load_image(image, max_side=max_side)  # decoded small: memory follows max_side, not the file
+    else:  # faces are in the source's pixels: kept when it fits, else found again on the downscaled image
+        full = load_image(image)
+        rgb = fit_image(full, max_side)
+        faces = list(faces) if rgb is full else None
     timings["load"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
+    found = None if faces is None else len(faces)
     if faces is None:
-        faces = detect_faces(rgb, max_faces=max_faces)
+        faces, found = detect_for(image, rgb, max_faces)
     timings["detect"] = (time.perf_counter() - t0) * 1000
-    alpha = package.config.alpha_default if alpha is None else float(alpha)
-    keep_shape = package.config.keep_shape if keep_shape is None else float(keep_shape)
+    alpha = package.config.alpha_default if alpha is None else alpha
+    keep_shape = package.config.keep_shape if keep_shape is None else keep_shape
     t0 = time.perf_counter()
     background = stylize_tiles(rgb, runner, strength) if mode == "full" else None
     timings["background"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
     out = stylize_faces(rgb, faces, runner, alpha, strength, background, keep_shape)
     timings["faces"] = (time.perf_counter() - t0) * 1000
-    message = ""
+    message = face_note(found, len(faces), max_faces)
     if not faces:
         message = ("no face found: the photo comes back unchanged; use a clearer, frontal, well-lit photo, "
                    "or choose 'whole image' to stylize everything") if mode == "face" else \
             "no face found: stylized the whole image without face alignment"
-    return StylizeResult(image=out, faces=list(faces), message=message, timings=timings)
+    return StylizeResult(image=out, faces=list(faces), message=message, timings=timings, faces_found=found)

@@ -50,3 +50,11 @@ class HubError(PortraitStudioError, RuntimeError):
 
 class UnsafeFileError(HubError, ValueError):
     """A downloaded file is not allowed: wrong type, too big, path escape, or bad checksum."""
+
+
+class StyleNameTakenError(StylePackageError):
+    """A pull would replace an installed style that came from another repo (or was trained or bundled here)."""
+
+
+class OptionError(PortraitStudioError, ValueError):
+    """A stylize option (alpha, strength, keep_shape, max_side, max_faces, mode) is not a number in its range."""

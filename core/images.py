@@ -1,7 +1,9 @@
 """Image loading for every entry point: any path, bytes, PIL image or array becomes (H, W, 3) uint8 RGB.
 
 EXIF orientation is applied, alpha is composited over white, greyscale and 16-bit images are
-converted, and oversized images are refused from the header, before any pixel is decoded.
+converted, and oversized images are refused from the header, before any pixel is decoded. With `max_side`,
+large files are decoded small (JPEG DCT scaling, or an integer box reduce before any conversion), so memory
+follows the working size rather than the file's.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Union
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from core.errors import ImageLoadError, ImageTooLargeError
 
@@ -22,18 +24,20 @@ DEFAULT_MAX_PIXELS = 50_000_000
 _SUPPORTED = "JPEG, PNG, WebP, BMP, GIF or TIFF"
 
 
-def load_image(src: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
-    """Decode `src` to (H, W, 3) uint8 RGB in its displayed orientation.
+def load_image(src: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS,
+               max_side: int | None = None) -> np.ndarray:
+    """Decode `src` to (H, W, 3) uint8 RGB in its displayed orientation; with `max_side`, downscaled so the
+    long side is at most that (`fit_size`), decoding only as much as that needs.
 
     Raises ImageLoadError (unreadable, truncated, unsupported) or ImageTooLargeError (more than
     `max_pixels` pixels; None disables the limit up to PIL's own decompression-bomb guard).
     """
     if isinstance(src, np.ndarray):
         _check_size(src.shape[1] if src.ndim > 1 else 0, src.shape[0], max_pixels, "the array")
-        return to_rgb8(src, "the array")
+        return fit_image(to_rgb8(src, "the array"), max_side)
     if isinstance(src, Image.Image):
         _check_size(*src.size, max_pixels, "the PIL image")
-        return _decode(src, "the PIL image")
+        return _decode(src, "the PIL image", max_side, draft=False)
     if isinstance(src, (bytes, bytearray, memoryview)):
         name, stream = f"the image data ({len(src)} bytes)", io.BytesIO(bytes(src))
     elif isinstance(src, (str, Path)):
@@ -50,7 +54,7 @@ def load_image(src: ImageSource, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(stream) as im:  # reads the header only
                 _check_size(*im.size, max_pixels, name)
-                return _decode(im, name)
+                return _decode(im, name, max_side)
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(f"{name} is too large to decode safely ({exc}): resize it first") from None
     except UnidentifiedImageError:
@@ -117,17 +121,83 @@ def _unit_float(a: np.ndarray, name: str) -> np.ndarray:
     raise ImageLoadError(f"{name} has unsupported dtype {a.dtype}: use uint8, uint16 or float in [0, 1]")
 
 
-def _decode(im: Image.Image, name: str) -> np.ndarray:
-    """Decode a PIL image: EXIF orientation, then mode-aware conversion to RGB uint8."""
-    im = ImageOps.exif_transpose(im)
+def _decode(im: Image.Image, name: str, max_side: int | None = None, draft: bool = True) -> np.ndarray:
+    """Decode a PIL image: shrink (`_shrink`; `draft` False leaves a caller's image unchanged), EXIF orientation,
+    mode-aware conversion to RGB uint8, exact size."""
+    orientation = _orientation(im)
+    im = _shrink(im, max_side, draft)
+    if orientation in _TRANSPOSE:
+        im = im.transpose(_TRANSPOSE[orientation])
+    return fit_image(_to_rgb8(im, name), max_side)
+
+
+def _to_rgb8(im: Image.Image, name: str) -> np.ndarray:
+    """Mode-aware conversion of a PIL image to (H, W, 3) uint8 RGB (16-bit, 32-bit, float, alpha)."""
     if im.mode.startswith("I;16"):
         return to_rgb8(np.asarray(im).astype(np.uint16), name)
     if im.mode == "I":  # 32-bit integer container; PNG/TIFF store 16-bit greyscale this way
         return to_rgb8(np.clip(np.asarray(im), 0, 65535).astype(np.uint16), name)
     if im.mode == "F":
         return to_rgb8(np.asarray(im, dtype=np.float32), name)
-    has_alpha = im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
-    return to_rgb8(np.asarray(im.convert("RGBA" if has_alpha else "RGB")), name)
+    return to_rgb8(np.asarray(im.convert("RGBA" if _has_alpha(im) else "RGB")), name)
+
+
+def _has_alpha(im: Image.Image) -> bool:
+    return im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
+
+
+# EXIF orientation -> the PIL transpose that displays it (as PIL.ImageOps.exif_transpose)
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation tag (1 when absent or unreadable), read before shrinking drops the metadata."""
+    try:
+        return int(im.getexif().get(0x0112, 1))
+    except Exception:  # a malformed EXIF block must not make a readable image unreadable
+        return 1
+
+
+def _shrink(im: Image.Image, max_side: int | None, draft: bool = True) -> Image.Image:
+    """`im` decoded at about `max_side` on the long side (never below it): JPEG DCT scaling (`draft`, the full
+    size is never decoded), then an integer box `reduce` before any mode conversion, so no full-size RGBA or
+    float copy is made. `fit_image` takes it to the exact size after."""
+    w, h = im.size
+    target = fit_size(w, h, max_side)
+    if target == (w, h):
+        return im
+    if draft and im.format == "JPEG":
+        im.draft(im.mode, target)
+    factor = min(im.size[0] // target[0], im.size[1] // target[1])
+    if factor < 2:
+        return im
+    if im.mode in ("1", "P", "PA") or "transparency" in im.info:  # palette indices cannot be averaged
+        im = im.convert("RGBA" if _has_alpha(im) else "RGB")
+    elif im.mode.startswith("I;16"):
+        im = im.convert("I")
+    return im.reduce(factor)  # RGBA and LA are averaged premultiplied
+
+
+def fit_size(width: int, height: int, max_side: int | None) -> tuple[int, int]:
+    """(width, height) scaled so the long side is at most `max_side` (unchanged when it fits or max_side is
+    None or 0): the one rounding every downscale uses."""
+    if not max_side or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def fit_image(rgb: np.ndarray, max_side: int | None) -> np.ndarray:
+    """Downscale an (H, W, 3) array with area interpolation to `fit_size`; returned as is when it fits."""
+    h, w = rgb.shape[:2]
+    size = fit_size(w, h, max_side)
+    if size == (w, h):
+        return rgb
+    import cv2
+
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
 def _check_size(width: int, height: int, max_pixels: int | None, name: str) -> None:

@@ -108,17 +108,23 @@ class FaceDetector:
 
     def __call__(self, image: ImageSource, max_faces: int = 8, min_score: float = 0.5) -> list[Face]:
         """All faces in `image` (at most `max_faces`), largest box first; [] when there is none."""
+        return self.find(image, max_faces, min_score)[0]
+
+    def find(self, image: ImageSource, max_faces: int = 8, min_score: float = 0.5) -> tuple[list[Face], int]:
+        """(the faces, at most `max_faces`, largest box first; how many were found in all), so a caller can say
+        that faces beyond the limit were left out. Detector boxes past the mesh budget count as found."""
         if max_faces < 1 or not 0.0 <= min_score <= 1.0:
             raise ValueError(f"need max_faces >= 1 and min_score in [0, 1], got {max_faces}, {min_score}")
         rgb = load_image(image)
         small = _detection_copy(rgb)
         with self._lock:
-            faces = self._find(rgb, small, 0, max_faces, min_score)
+            faces, unmeshed = self._find(rgb, small, 0, max_faces, min_score)
             if not faces and self.zoom_out:
                 pad = int(round(ZOOM_OUT * max(small.shape[:2])))
                 padded = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=PAD_GREY)
-                faces = self._find(rgb, padded, pad, max_faces, min_score)
-        return _dedup(faces)[:max_faces]
+                faces, unmeshed = self._find(rgb, padded, pad, max_faces, min_score)
+        faces = _dedup(faces)
+        return faces[:max_faces], len(faces) + unmeshed
 
     def close(self) -> None:
         """Release the MediaPipe graphs (they are recreated on the next call)."""
@@ -134,8 +140,9 @@ class FaceDetector:
         self.close()
 
     def _find(self, rgb: np.ndarray, small: np.ndarray, pad: int, max_faces: int,
-              min_score: float) -> list[Face]:
-        """Stages 1-2 on `small`, a resized copy of `rgb` inside a border of `pad` pixels."""
+              min_score: float) -> tuple[list[Face], int]:
+        """Stages 1-2 on `small`, a resized copy of `rgb` inside a border of `pad` pixels: the faces and the number
+        of detector boxes left unmeshed (beyond 2 * max_faces)."""
         scale = (small.shape[1] - 2 * pad) / rgb.shape[1]
         boxes = self._detect(rgb, small, pad, scale, min_score)
         faces = [f for box, score in boxes[: 2 * max_faces]
@@ -145,7 +152,7 @@ class FaceDetector:
             size = (small.shape[1], small.shape[0])
             found = [(_mesh_points(lms) * size - pad) / scale for lms in result.multi_face_landmarks or []]
             faces = [Face(p, _points_box(p), min_score) for p in found]
-        return faces
+        return faces, max(0, len(boxes) - 2 * max_faces) if faces else 0
 
     def _graph(self, kind: str, score: float = 0.5, faces: int = 1) -> Any:
         """kind: "full" / "short" (range of the face detector) or "mesh"; cached per settings.
@@ -232,6 +239,12 @@ def default_detector() -> FaceDetector:
 def detect_faces(image: ImageSource, max_faces: int = 8, min_score: float = 0.5) -> list[Face]:
     """All faces in `image`, largest first, with the shared detector; [] when there is none."""
     return default_detector()(image, max_faces=max_faces, min_score=min_score)
+
+
+def find_faces(image: ImageSource, max_faces: int = 8, min_score: float = 0.5) -> tuple[list[Face], int]:
+    """(`detect_faces`, how many faces were found in all) with the shared detector: more than max_faces were
+    there when the count exceeds len(faces)."""
+    return default_detector().find(image, max_faces=max_faces, min_score=min_score)
 
 
 def largest_face(image: ImageSource, name: str | None = None, min_score: float = 0.5) -> Face:

@@ -1,5 +1,7 @@
 """Run a style package: ONNX Runtime by default (no torch import), torch optional. Runners are cached
-per package file and variant, and are safe for concurrent calls (ORT sessions are thread-safe)."""
+per package file and variant, and are safe for concurrent calls (ORT sessions are thread-safe).
+A graph is verified before its first use (no external data, documented inputs, one tiny inference with the right
+output shape) and every answer's shape is checked, so a broken package fails with a message, not a traceback."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.package import ONNX_INPUTS, StylePackage
+from core.errors import StylePackageError
+from core.package import ONNX_INPUTS, StylePackage, verify_onnx
 
 _CACHE: dict[tuple, "Runner"] = {}
 _LOCK = threading.Lock()
@@ -44,7 +47,17 @@ class Runner:
                              f"got {images.shape[1:]}")
         landmarks = np.asarray(landmarks, dtype=np.float32).reshape(b, -1, 2)
         alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float32), (b,)).copy()
-        return to_output(self.run(to_input(images), landmarks, alpha))
+        return to_output(self.checked(self.run(to_input(images), landmarks, alpha), b))
+
+    def checked(self, out, batch: int) -> np.ndarray:
+        """The model's answer if it is (batch, 3, S, S) floats; a graph that answers otherwise is broken."""
+        expected = (batch, 3, self.resolution, self.resolution)
+        shape = tuple(getattr(out, "shape", ()))
+        if shape != expected or not np.issubdtype(out.dtype, np.floating):
+            raise StylePackageError(f"style {self.package.name!r} ({self.backend}, {self.package.path}) answered "
+                                    f"{shape} {getattr(out, 'dtype', type(out).__name__)} instead of {expected} "
+                                    "floats; the package is broken, re-export or re-pull it")
+        return out
 
     def run(self, image: np.ndarray, landmarks: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -57,13 +70,19 @@ class OnnxRunner(Runner):
         import onnxruntime as ort
 
         super().__init__(package)
+        file = package.onnx_path(variant)
+        verify_onnx(file, package.config)  # once per file version: external data, inputs, one tiny inference
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or int(os.environ.get("PORTRAIT_THREADS", "2"))
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         self.variant = variant
-        self.session = ort.InferenceSession(str(package.onnx_path(variant)), opts,
-                                            providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(file), opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own exception classes
+            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise StylePackageError(f"{file} cannot be loaded by ONNX Runtime ({detail}); re-export or re-pull the "
+                                    "style") from None
 
     def run(self, image, landmarks, alpha):
         return self.session.run(None, dict(zip(ONNX_INPUTS, (image, landmarks, alpha))))[0]

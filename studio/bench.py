@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -136,6 +137,71 @@ def run_bench(args) -> int:
           f"pipeline 1024x1024: {result['pipeline_median_ms_1024']} ms | peak RSS "
           f"{result['inference_peak_rss_mb']} MB | {stats['parameters'] / 1e6:.3f} M params, "
           f"{stats['macs'] / 1e9:.2f} GMACs", file=sys.stderr)
+    print(json.dumps(result))
+    return 0
+
+
+MEMORY_SIDE = 7000  # the huge-input case: a 7000x7000 RGBA PNG (decoded full size it is 196 MB of RGBA)
+
+
+def huge_rgba_png(path: Path, side: int = MEMORY_SIDE) -> Path:
+    """A side x side RGBA PNG: the bundled example photo scaled into the middle of a transparent canvas."""
+    from PIL import Image
+
+    photo = Image.fromarray(bench_photo(None)).convert("RGBA").resize((side // 2, side // 2))
+    canvas = Image.new("RGBA", (side, side), (255, 255, 255, 0))
+    canvas.paste(photo, (side // 4, side // 4))
+    canvas.save(path)
+    return path
+
+
+# Runs `python -m studio ARGS` and reports its own peak RSS (VmHWM: not the forking parent's, as wait4's would be)
+CLI_RSS_WRAPPER = """import sys
+from studio.bench import peak_rss_mb
+from studio.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print(f"bench: peak_rss_mb={peak_rss_mb():.1f} torch_imported={'torch' in sys.modules}", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def cli_peak_rss(args: list[str], env: dict) -> tuple[int, float, bool, str]:
+    """Run `python -m studio *args` in a child; (exit code, its peak RSS in MB, whether it imported torch, stderr)."""
+    child = subprocess.run([sys.executable, "-c", CLI_RSS_WRAPPER, *args], capture_output=True, text=True, env=env,
+                           cwd=ROOT)
+    found = re.findall(r"^bench: peak_rss_mb=(\S+) torch_imported=(\S+)$", child.stderr, re.M)
+    rss, torch_imported = found[-1] if found else ("nan", "False")
+    return child.returncode, float(rss), torch_imported == "True", child.stderr
+
+
+def run_memory_bench(args) -> int:
+    """Peak RSS of `python -m studio stylize` on one photo and on a 7000x7000 RGBA PNG (the CLI imports no
+    torch; images are decoded small, see core.images); prints one JSON line last."""
+    from core.export import save_style
+    from core.generator import Generator
+    from core.package import StyleConfig
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        style = args.style or str(save_style(tmp / "bench", Generator(), StyleConfig(name="bench",
+                                             resolution=BENCH_SIZE), preview=np.zeros((8, 8, 3), np.uint8)).path)
+        photo = args.photo or str(sorted(EXAMPLES.glob("*.jpg"))[0])
+        huge = huge_rgba_png(tmp / "huge.png")
+        result = {"style": style, "png_bytes": huge.stat().st_size}
+        env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONPATH=str(ROOT), GLOG_minloglevel="2")
+        for key, image in (("photo", photo), (f"rgba_png_{MEMORY_SIDE}", str(huge))):
+            code, rss, torch_imported, err = cli_peak_rss(["stylize", image, "--style", style, "--out",
+                                                           str(tmp / "out")], env)
+            if code != 0:
+                print(err, file=sys.stderr)
+                return code
+            result[f"stylize_{key}_peak_rss_mb"] = round(rss, 1)
+            result[f"stylize_{key}_torch_imported"] = torch_imported
+            print(f"python -m studio stylize ({key}): peak RSS {rss:.0f} MB", file=sys.stderr)
+    result.update(cpu=platform.processor() or platform.machine(), cpu_count=os.cpu_count())
     print(json.dumps(result))
     return 0
 

@@ -1,5 +1,8 @@
 """The `python -m studio` command line: one parser, subcommands registered by the modules that
-implement them (each module's `register_cli(subparsers)` adds its parsers and sets `func`)."""
+implement them (each module's `register_cli(subparsers)` adds its parsers and sets `func`).
+
+Modules are imported lazily: `main` imports only the module of the chosen command, and lists the others from
+the static `COMMANDS` table, so `stylize` and `--help` never import the trainer (and torch)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+from typing import Iterable
 
 from core.errors import PortraitStudioError
 
@@ -16,6 +20,20 @@ COMMAND_MODULES = [
     "studio.hub",
     "studio.train",
 ]
+
+# Every subcommand: (module that registers it, its one-line help), in `--help` order. tests/test_cli.py checks
+# that this table matches what the modules register.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "align": ("studio.commands", "preview the landmark TPS alignment of a photo and an artwork"),
+    "template": ("studio.commands", "mean landmark geometry of a folder of artworks"),
+    "stylize": ("studio.commands", "stylize photos with a style package"),
+    "bench": ("studio.commands", "speed and memory benchmark (prints one JSON line last)"),
+    "push": ("studio.hub", "publish a style package to the Hugging Face Hub"),
+    "pull": ("studio.hub", "download and install a style from the Hub"),
+    "list": ("studio.hub", "search published styles on the Hub"),
+    "remove": ("studio.hub", "delete an installed style"),
+    "train": ("studio.train", "train a style from a folder of artworks and a photo pool"),
+}
 
 DESCRIPTION = """\
 Portrait Studio: real-time portrait stylization with landmark-driven thin-plate-spline alignment.
@@ -28,20 +46,35 @@ Typical session:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; with `modules`, only those are imported and the other commands are listed by name and
+    help from COMMANDS (they parse no arguments)."""
+    modules = COMMAND_MODULES if modules is None else list(modules)
     parser = argparse.ArgumentParser(
         prog="python -m studio", description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register_cli(sub)
+        if name in modules:
+            importlib.import_module(name).register_cli(sub)
+        else:
+            for command, (module, help_text) in COMMANDS.items():
+                if module == name:
+                    sub.add_parser(command, help=help_text, add_help=False)
     return parser
+
+
+def command_module(argv: list[str]) -> list[str]:
+    """The module to import for a command line: the chosen command's, or none for `--help` and unknown names."""
+    first = argv[0] if argv else ""
+    return [COMMANDS[first][0]] if first in COMMANDS else []
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ logging quiet
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_module(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -60,6 +60,8 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
                    help="training s/step at 128 px/batch 4 and 256 px/batch 8: the painting-head recipe (preset "
                         "'quick') beside the default recipe (VGG content + GAN + cycle), measured in the same run")
     p.add_argument("--steps", type=int, default=6, help="timed training steps per setting (--train)")
+    p.add_argument("--memory", action="store_true",
+                   help="peak RSS of `python -m studio stylize` on one photo and on a 7000x7000 RGBA PNG")
     p.set_defaults(func=cmd_bench)
 
 
@@ -79,15 +81,37 @@ def cmd_align(args) -> int:
 
 def image_files(inputs: list[str]) -> list[Path]:
     """Expand folders to their image files (sorted); keep files as given."""
-    files = []
+    return split_inputs(inputs)[0]
+
+
+def split_inputs(inputs: list[str]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """(image files, [(skipped file, why)]): folders expand to their files with a supported suffix (sorted), the
+    others are reported as skipped; files given by name are kept whatever their suffix."""
+    files, skipped = [], []
     for item in map(Path, inputs):
         if item.is_dir():
-            files += sorted(p for p in item.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            for p in sorted(item.iterdir()):
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
+                    files.append(p)
+                elif p.is_file():
+                    skipped.append((p, f"unsupported suffix {p.suffix or '(none)'!r}"))
         elif item.exists():
             files.append(item)
         else:
             raise FileNotFoundError(f"{item} does not exist")
-    return files
+    return files, skipped
+
+
+SUPPORTED = ", ".join(sorted(IMAGE_SUFFIXES))
+
+
+def stylize_options(args) -> dict:
+    """The stylize flags checked by core.options (OptionError names the flag, its range and the fix)."""
+    from core.options import check_alpha, check_keep_shape, check_max_side, check_strength
+
+    return {"alpha": check_alpha(args.alpha, "--alpha"), "strength": check_strength(args.strength, "--strength"),
+            "keep_shape": check_keep_shape(args.keep_shape, "--keep-shape"),
+            "max_side": check_max_side(args.max_side, "--max-side")}
 
 
 def cmd_template(args) -> int:
@@ -123,25 +147,31 @@ def cmd_template(args) -> int:
 
 def cmd_stylize(args) -> int:
     from core.engine import stylize
-    from core.errors import ImageLoadError
+    from core.errors import ImageLoadError, OptionError
     from core.images import save_image
     from core.package import load_style
 
-    for flag, value in (("--strength", args.strength), ("--keep-shape", args.keep_shape)):
-        if value is not None and not 0 <= value <= 1:
-            print(f"error: {flag} must be between 0 and 1, got {value}", file=sys.stderr)
-            return 2
+    try:
+        options = stylize_options(args)
+    except OptionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     style = load_style(args.style)
-    files = image_files(args.inputs)
+    files, skipped = split_inputs(args.inputs)
+    for f, why in skipped:
+        print(f"skipped {f}: {why}", file=sys.stderr)
+    if not files:
+        print(f"error: no image to stylize in {', '.join(args.inputs)}"
+              + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
+              + f"; give image files or folders holding {SUPPORTED} files", file=sys.stderr)
+        return 1
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
     progress = _progress(files, "stylizing")
     for f in progress:
         try:
-            result = stylize(f, style, alpha=args.alpha, strength=args.strength, mode=args.mode,
-                             keep_shape=args.keep_shape,
-                             max_side=args.max_side or None, backend=args.backend, variant=args.variant)
+            result = stylize(f, style, mode=args.mode, backend=args.backend, variant=args.variant, **options)
         except ImageLoadError as exc:
             failed += 1
             print(f"skipped {f}: {exc}", file=sys.stderr)
@@ -149,7 +179,9 @@ def cmd_stylize(args) -> int:
         save_image(out / (f.stem + ".png"), result.image)
         if len(files) == 1 or result.message:
             print(f"{f.name}: {result.summary}", file=sys.stderr)
-    print(f"wrote {len(files) - failed} image(s) to {out}" + (f"; {failed} failed" if failed else ""))
+    notes = [f"{failed} failed"] if failed else []
+    notes += [f"{len(skipped)} skipped"] if skipped else []
+    print(f"wrote {len(files) - failed} image(s) to {out}" + (f"; {', '.join(notes)}" if notes else ""))
     return 1 if failed == len(files) else 0
 
 
@@ -165,6 +197,8 @@ def _progress(items, desc):
 
 
 def cmd_bench(args) -> int:
-    from studio.bench import run_bench, run_train_bench
+    from studio.bench import run_bench, run_memory_bench, run_train_bench
 
+    if args.memory:
+        return run_memory_bench(args)
     return run_train_bench(args) if args.train else run_bench(args)

@@ -4,13 +4,16 @@ Every call takes `endpoint` (default: HF_ENDPOINT, else https://huggingface.co) 
 huggingface_hub, which reads HF_ENDPOINT only once at import. Tokens come from `token`, HF_TOKEN or the saved
 `hf auth login`, resolved by huggingface_hub; this module never prints, logs or writes them.
 A pull downloads into a hidden temporary folder inside the styles folder, checks every file against the Hub's
-size and hash, validates the package and renames it into place, so a failed pull changes nothing.
+size and hash, validates the package and renames it into place, so a failed pull changes nothing. The installed
+package records the repo it came from (`.hub-source.json`, a name no Hub repo may ship), so a pull replaces only
+a style from the same repo; another one with the same name is refused unless installed under `as_name`.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
 import os
 import re
@@ -25,10 +28,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from core import __version__
-from core.errors import HubError, PortraitStudioError, StyleNotFoundError, StylePackageError, UnsafeFileError
+from core.errors import (HubError, PortraitStudioError, StyleNameTakenError, StyleNotFoundError, StylePackageError,
+                         UnsafeFileError)
 from core.package import (ALLOWED_SUFFIXES, CARD_FILE, CONFIG_FILE, MOBILE_FILE, NAME_RE, ONNX_FILES,
-                          PICKLE_SUFFIXES, PREVIEW_FILE, REQUIRED_FILES, StylePackage, default_styles_dir,
-                          install_dir, validate_package)
+                          PICKLE_SUFFIXES, PREVIEW_FILE, PULL_PREFIX, REQUIRED_FILES, StylePackage, clean_leftovers,
+                          default_styles_dir, install_dir, read_json, rename_style, validate_package)
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ MAX_TOTAL_BYTES = 500 * 1024 * 1024
 REPO_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$")
 TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LOGIN_HINT = "set HF_TOKEN or run `hf auth login`"
+SOURCE_FILE = ".hub-source.json"  # where an installed package came from; hidden, so no Hub repo can ship one
 
 
 @dataclass
@@ -235,7 +240,7 @@ def push_style(path: str | Path, repo_id: str, *, token: str | None = None, priv
         raise HubError(f"tag {tag!r} is not valid; use letters, digits, '.', '-' or '_' (e.g. v1 or 1.0.0)")
     endpoint = resolve_endpoint(endpoint)
     api = _api(endpoint, token)
-    names = sorted(p.name for p in package.path.iterdir())
+    names = sorted(p.name for p in package.path.iterdir() if not p.name.startswith("."))  # not SOURCE_FILE
     with hub_errors(repo_id, endpoint, "main"):
         api.create_repo(repo_id, private=private, exist_ok=True)
         if tag is not None and tag in {t.name for t in api.list_repo_refs(repo_id).tags}:
@@ -298,6 +303,14 @@ def check_remote_files(repo_id: str, files: list[RemoteFile], *, max_files: int 
         if suffix not in ALLOWED_SUFFIXES or name.startswith("."):
             raise UnsafeFileError(f"{repo_id}: {name!r} is not an allowed file type (allowed: "
                                   f"{sorted(ALLOWED_SUFFIXES)}); refusing the repo (its owner should remove it)")
+    seen: dict[str, str] = {}
+    for f in wanted:  # case-folded: two spellings are one file on Windows and macOS
+        if f.name.casefold() in seen:
+            other = seen[f.name.casefold()]
+            twice = f"lists {f.name!r} twice" if other == f.name else f"lists both {other!r} and {f.name!r}"
+            raise UnsafeFileError(f"{repo_id}: the Hub {twice}, which would write one file over the other; "
+                                  "refusing the repo (its owner should delete the duplicate)")
+        seen[f.name.casefold()] = f.name
     if len(wanted) > max_files:
         raise UnsafeFileError(f"{repo_id} has {len(wanted)} files, more than the {max_files} a style may have; "
                               "refusing it")
@@ -351,12 +364,16 @@ def _download(url: str, dest: Path, expected: RemoteFile, headers: dict, repo_id
 
 def pull_style(ref: str, *, styles_dir: str | Path | None = None, token: str | None = None,
                endpoint: str | None = None, revision: str | None = None, overwrite: bool = True,
-               max_files: int = MAX_FILES, max_file_bytes: int = MAX_FILE_BYTES,
+               as_name: str | None = None, max_files: int = MAX_FILES, max_file_bytes: int = MAX_FILE_BYTES,
                max_total_bytes: int = MAX_TOTAL_BYTES) -> StylePackage:
-    """Download 'user/name[@revision]', check it and install it as styles_dir/<style name>; all or nothing."""
+    """Download 'user/name[@revision]', check it and install it as styles_dir/<style name> (or <as_name>); all or
+    nothing. An installed style of that name is replaced only when it was pulled from the same repo."""
     from huggingface_hub.utils import build_hf_headers
 
     repo_id, revision = parse_ref(ref, revision)
+    if as_name is not None and not NAME_RE.match(as_name):
+        raise StylePackageError(f"--as {as_name!r} is not a style name; use 1-64 lowercase letters, digits, '-' or "
+                                "'_'")
     endpoint = resolve_endpoint(endpoint)
     root = Path(styles_dir) if styles_dir else default_styles_dir()
     api = _api(endpoint, token)
@@ -371,11 +388,13 @@ def pull_style(ref: str, *, styles_dir: str | Path | None = None, token: str | N
         headers = build_hf_headers(token=token, library_name=PROJECT_TAG, library_version=__version__)
         created_root = not root.exists()
         root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".pull-", dir=root))
+        clean_leftovers(root)  # work folders of pulls that were killed midway
+        tmp = Path(tempfile.mkdtemp(prefix=f"{PULL_PREFIX}{os.getpid()}-", dir=root))
         try:
             for f in files:  # pinned to the commit listed, so every file comes from the same snapshot
                 _download(resolve_url(repo_id, f.name, info.sha, endpoint), tmp / f.name, f, headers, repo_id)
-            return _install(tmp, root, repo_id, revision, overwrite)
+            source = {"repo_id": repo_id, "revision": revision, "commit": info.sha, "endpoint": endpoint}
+            return _install(tmp, root, source, overwrite, as_name)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
             if created_root:
@@ -385,19 +404,55 @@ def pull_style(ref: str, *, styles_dir: str | Path | None = None, token: str | N
                     pass
 
 
-def _install(tmp: Path, root: Path, repo_id: str, revision: str, overwrite: bool) -> StylePackage:
-    where = f"{repo_id}@{revision}"
+def _validated(tmp: Path, where: str) -> StylePackage:
+    """validate_package on the download folder, its hidden path replaced by repo@revision in messages."""
     try:
-        package = validate_package(tmp)
+        return validate_package(tmp)
     except StylePackageError as exc:
         raise type(exc)(str(exc).replace(str(tmp), where)) from None
-    name = package.config.name
+
+
+def installed_source(path: Path) -> str | None:
+    """The repo id an installed package was pulled from, or None (trained, bundled or copied here)."""
+    try:
+        record = read_json(path / SOURCE_FILE, max_bytes=64 * 1024) if (path / SOURCE_FILE).is_file() else None
+    except StylePackageError:
+        return None
+    repo_id = record.get("repo_id") if isinstance(record, dict) else None
+    return repo_id if isinstance(repo_id, str) else None
+
+
+def check_name_free(dst: Path, repo_id: str, overwrite: bool) -> None:
+    """Refuse to install over `dst` unless it is absent, or came from `repo_id` and overwrite is allowed."""
+    if not dst.exists():
+        return
+    name = dst.name
+    if not overwrite:
+        raise StylePackageError(f"style {name!r} is already installed at {dst}; remove it first "
+                                f"(`python -m studio remove {name}`) or pull with overwrite")
+    source = installed_source(dst)
+    if source is None or source.lower() != repo_id.lower():
+        origin = f"pulled from {source}" if source else "trained, bundled or copied here"
+        raise StyleNameTakenError(f"style {name!r} is already installed at {dst} ({origin}), not from {repo_id}: "
+                                  f"pulling would replace a different style. Install it under another name with "
+                                  f"`--as NEW_NAME`, or remove the installed one first (`python -m studio remove "
+                                  f"{name}`)")
+
+
+def _install(tmp: Path, root: Path, source: dict, overwrite: bool, as_name: str | None = None) -> StylePackage:
+    """Validate the download, decide its name, record its source and rename it into place."""
+    repo_id = source["repo_id"]
+    where = f"{repo_id}@{source['revision']}"
+    package = _validated(tmp, where)
+    name = as_name or package.config.name
     if not NAME_RE.match(name) or name.startswith("."):
         raise StylePackageError(f"{where}: style name {name!r} is not a safe folder name; refusing it")
     dst = root / name
-    if dst.exists() and not overwrite:
-        raise StylePackageError(f"style {name!r} is already installed at {dst}; remove it first "
-                                f"(`python -m studio remove {name}`) or pull with overwrite")
+    check_name_free(dst, repo_id, overwrite)
+    if name != package.config.name:
+        rename_style(tmp, name)
+        _validated(tmp, where)
+    (tmp / SOURCE_FILE).write_text(json.dumps(source, indent=2) + "\n", encoding="utf-8")
     install_dir(tmp, dst)
     logger.info("installed %s from %s into %s", name, where, dst)
     return validate_package(dst)
@@ -464,11 +519,15 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("pull", help="download and install a style from the Hub",
                        description="Download USER/NAME[@REVISION], check every file (types, sizes, hashes), validate "
-                                   "the package and install it under its style name; nothing changes on failure.")
+                                   "the package and install it under its style name (or --as NAME); nothing changes "
+                                   "on failure. An installed style is replaced only by a pull from the repo it came "
+                                   "from.")
     p.add_argument("ref", metavar="USER/NAME[@REVISION]", help="Hub repo, optionally at a tag, branch or commit")
     p.add_argument("--styles-dir", help="where styles are installed (default: PORTRAIT_STYLES or styles/)")
     p.add_argument("--endpoint", help=f"Hub URL (default: HF_ENDPOINT or {DEFAULT_ENDPOINT})")
     p.add_argument("--no-overwrite", action="store_true", help="fail if the style is already installed")
+    p.add_argument("--as", dest="as_name", metavar="NAME",
+                   help="install under this style name (when the repo's name is taken by another style)")
     p.set_defaults(func=cmd_pull)
 
     p = sub.add_parser("list", help="search published styles on the Hub",
@@ -504,7 +563,7 @@ def cmd_push(args) -> int:
 
 def cmd_pull(args) -> int:
     package = pull_style(args.ref, styles_dir=args.styles_dir, endpoint=args.endpoint,
-                         overwrite=not args.no_overwrite)
+                         overwrite=not args.no_overwrite, as_name=args.as_name)
     print(f"installed style {package.name!r} from {args.ref} into {package.path}")
     return 0
 

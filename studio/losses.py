@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.generator import guided_smooth
 from core.tps import warp_image
 from studio.data import apply_warp
 
@@ -398,3 +399,19 @@ def style_swd_loss(feats: dict[str, torch.Tensor], targets: dict[str, torch.Tens
         total = total + sliced_wasserstein(feature_samples(f, count, generator).float(), real, d) / (
             real.pow(2).mean() + 1e-6)
     return total
+
+
+STYLE_REPRESENTATIONS = ("rgb", "surface", "gray")
+
+
+def style_representation(x: torch.Tensor, kind: str) -> torch.Tensor:
+    """x (B,3,H,W) in [-1,1] -> the view of it a style loss compares (White-box Cartoonization's representations):
+    "rgb" the image; "surface" a self-guided filter (radius 5 px at 256, eps 0.2), so strokes and grain drop out
+    and only the painted surface counts; "gray" its luma in 3 channels, so texture counts without the palette."""
+    if kind == "rgb":
+        return x
+    if kind == "surface":
+        return guided_smooth(x, 5.0 * x.shape[-1] / 256, torch.tensor(0.2, device=x.device), factor=1)
+    if kind == "gray":
+        return (x * x.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True).expand_as(x)
+    raise ValueError(f"unknown style representation {kind!r}; choose from {list(STYLE_REPRESENTATIONS)}")

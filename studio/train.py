@@ -108,6 +108,8 @@ class TrainConfig:
     # AVX512-BF16 or AMX, and on GPUs); the artworks' feature bank stays fp32
     style_samples: int = 4096  # feature vectors per tap in the sliced Wasserstein style loss (its sort dominates)
     style_projections: int = 64  # random directions per tap and step of that loss
+    style_reps: dict = field(default_factory=lambda: {"rgb": 1.0})  # weight per view the style loss compares:
+    # "rgb", "surface" (guided-filtered) or "gray" (studio.losses.style_representation); one VGG pass each
     vgg_download: bool = True  # let torchvision download VGG16 when the shared file is absent
     holdout: int = 4  # photos kept out of training for the preview grid
     photo_limit: int | None = None
@@ -140,6 +142,11 @@ class TrainConfig:
             raise bad(f"perceptual_dtype {self.perceptual_dtype!r} must be one of {list(PERCEPTUAL_DTYPES)}")
         if not 256 <= self.style_samples <= 65536:
             raise bad(f"style_samples {self.style_samples} must be between 256 and 65536")
+        kinds = L.STYLE_REPRESENTATIONS
+        if not isinstance(self.style_reps, dict) or not self.style_reps or set(self.style_reps) - set(kinds) or any(
+                isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1e3
+                for v in self.style_reps.values()):
+            raise bad(f"style_reps {self.style_reps} must map some of {list(kinds)} to weights in (0, 1000)")
         if not 4 <= self.style_projections <= 1024:
             raise bad(f"style_projections {self.style_projections} must be between 4 and 1024")
         if self.package_mode not in STYLIZE_MODES:
@@ -209,6 +216,7 @@ class TrainConfig:
         head = dict(size=128, export_size=256, steps=QUICK_STEPS, batch=8, perceptual_size=128, checkpoint_every=100,
                     preview_every=100, head_lr=2e-2, warmup_steps=0, freeze_decoder=True, style_crop=None,
                     package_mode="full", package_keep_shape=1.0, perceptual_dtype="bfloat16", style_samples=2048,
+                    style_taps=QUICK_STYLE_TAPS,
                     generator={**GeneratorConfig().to_dict(), "head": "art", "pixel_skip": True, "palette": 8,
                                "anchors": 16},
                     weights={**{k: 0.0 for k in DEFAULT_WEIGHTS}, "style": 1.0})
@@ -226,6 +234,8 @@ class TrainConfig:
 
 
 PRESETS = ("quick", "paint", "gan", "full")
+QUICK_STYLE_TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # relu4_3 added: oil 0.079 -> 0.099, animation
+# 0.321 -> 0.336, watercolor 0.215 (docs/training.md, sixth round)
 QUICK_STEPS = 600  # docs/training.md: 6.9 min beside a second job on a 2-core CPU, capture 0.321 (50 artworks)
 
 
@@ -330,12 +340,61 @@ def plot_losses(run_dir: str | Path, smooth: int = 25) -> Path | None:
     return path
 
 
+CHECKPOINT_TMP = ".tmp-"  # checkpoints are written to checkpoints/.tmp-step_N and renamed to step_N when complete
+# What accelerate's load_state needs, by the files save_state writes last: weights (either name), the random
+# states, and the trainer's second custom object (the step counter, the very last file).
+CHECKPOINT_FILES = (("model.safetensors", "pytorch_model.bin"), ("random_states_0.pkl",), ("custom_checkpoint_1.pkl",))
+STEP_RE = re.compile(r"step_(\d+)")
+
+
+def _step_dirs(run_dir: Path) -> list[Path]:
+    """Every checkpoints/step_N folder, complete or not, by step."""
+    found = [p for p in (run_dir / CHECKPOINTS).glob("step_*") if p.is_dir() and STEP_RE.fullmatch(p.name)]
+    return sorted(found, key=lambda p: int(p.name.split("_")[1]))
+
+
+def _checkpoint_missing(path: Path) -> list[str]:
+    """The files a checkpoint folder lacks for resuming ([] when complete): a run killed while writing one with
+    an older version left it partial or empty."""
+    return [names[0] for names in CHECKPOINT_FILES if not any((path / n).is_file() for n in names)]
+
+
 def _checkpoints(run_dir: Path) -> list[Path]:
-    return sorted((run_dir / CHECKPOINTS).glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
+    """The complete checkpoints of a run, oldest first (incomplete ones are never resumed from or counted)."""
+    return [p for p in _step_dirs(run_dir) if not _checkpoint_missing(p)]
+
+
+def _incomplete_checkpoints(run_dir: Path) -> list[tuple[Path, str]]:
+    """(folder, why) for each unusable checkpoint: temporary folders of a save that never finished, and step
+    folders missing files."""
+    stale = [(p, "a checkpoint still being written when the run stopped")
+             for p in sorted((run_dir / CHECKPOINTS).glob(CHECKPOINT_TMP + "*")) if p.is_dir()]
+    partial = [(p, f"incomplete: missing {', '.join(m)}") for p in _step_dirs(run_dir)
+               if (m := _checkpoint_missing(p))]
+    return stale + partial
+
+
+def _remove_incomplete(run_dir: Path) -> list[tuple[Path, str]]:
+    """Delete the unusable checkpoints of a run (a kill -9 mid-save leaves one), saying which and why."""
+    removed = _incomplete_checkpoints(run_dir)
+    for path, why in removed:
+        log.warning("removed checkpoint %s (%s); it cannot be resumed from", path, why)
+        shutil.rmtree(path, ignore_errors=True)
+    return removed
+
+
+def _publish_checkpoint(tmp: Path, path: Path) -> Path:
+    """Move a fully written checkpoint folder into place with one rename, so a kill leaves no partial step_N."""
+    if path.exists():
+        shutil.rmtree(path)
+    tmp.rename(path)
+    return path
 
 
 def _check_resume(config: TrainConfig, run_dir: Path, resume: bool) -> Path | None:
-    """The checkpoint to resume from (None for a fresh run); refuses mismatched or clobbering runs."""
+    """The checkpoint to resume from (None for a fresh run): the latest complete one, after removing (and
+    naming) incomplete ones; refuses mismatched or clobbering runs."""
+    removed = _remove_incomplete(run_dir)
     ckpts = _checkpoints(run_dir)
     if not resume:
         if ckpts:
@@ -343,7 +402,11 @@ def _check_resume(config: TrainConfig, run_dir: Path, resume: bool) -> Path | No
                               "choose another --run-dir")
         return None
     if not ckpts:
-        raise ResumeError(f"nothing to resume in {run_dir}: it has no checkpoints; start without --resume")
+        gone = "".join(f"; removed {p.name} ({why})" for p, why in removed)
+        gone = f" that can be resumed{gone}" if removed else ""
+        raise ResumeError(f"nothing to resume in {run_dir}: it has no checkpoints{gone}; start without --resume")
+    if removed:
+        log.warning("resuming from %s, the latest complete checkpoint", ckpts[-1])
     saved_file = run_dir / CONFIG_FILE
     if saved_file.is_file():
         saved = json.loads(saved_file.read_text())
@@ -447,16 +510,20 @@ class Trainer:
         return {k: v / len(self.art) for k, v in sums.items()}
 
     @torch.no_grad()
-    def _style_bank(self, per_image: int = 1024) -> dict[str, torch.Tensor]:
-        """Random VGG feature vectors (N, C) of every artwork per style tap: the target distribution, computed once."""
+    def _style_bank(self, per_image: int = 1024) -> dict[str, dict[str, torch.Tensor]]:
+        """Random VGG feature vectors (N, C) of every artwork per style view and tap: the target distributions,
+        computed once."""
         g = seeded_generator(self.config.seed, -1, 0, 0)
-        bank: dict[str, list] = {t: [] for t in self.config.style_taps}
-        for i in range(0, len(self.art), 8):
-            x, _ = self._tensors(self.art[i:i + 8], self.art_pts[i:i + 8])
-            feats = self.vgg(x)
-            for t in bank:
-                bank[t].append(L.feature_samples(feats[t], per_image * len(x), g))
-        return {t: torch.cat(v) for t, v in bank.items()}
+        banks = {}
+        for kind in self.config.style_reps:
+            bank: dict[str, list] = {t: [] for t in self.config.style_taps}
+            for i in range(0, len(self.art), 8):
+                x, _ = self._tensors(self.art[i:i + 8], self.art_pts[i:i + 8])
+                feats = self.vgg(L.style_representation(x, kind))
+                for t in bank:
+                    bank[t].append(L.feature_samples(feats[t], per_image * len(x), g))
+            banks[kind] = {t: torch.cat(v) for t, v in bank.items()}
+        return banks
 
     def _batch(self, rng: torch.Generator) -> tuple[torch.Tensor, ...]:
         """Photos x (B,3,S,S), landmarks p, artworks y, landmarks q: sampled and augmented from `rng` only."""
@@ -528,16 +595,25 @@ class Trainer:
             if w["base"]:  # the decoder stays a geometric warp of the photo; the head paints
                 out["base"] = (decoded - content_target).abs().mean()
             if self.vgg is not None:
-                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=c.perceptual_dtype == "bfloat16"):
-                    feats = self.vgg(fake_y if c.style_crop is None else random_crop(fake_y, c.style_crop, rng))
+                seen = fake_y if c.style_crop is None else random_crop(fake_y, c.style_crop, rng)
+
+                def vgg(kind: str) -> dict[str, torch.Tensor]:
+                    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=c.perceptual_dtype == "bfloat16"):
+                        return self.vgg(L.style_representation(seen, kind))
+
+                feats = vgg("rgb") if w["content"] or w["texture"] or "rgb" in c.style_reps else None
                 if w["content"] or w["texture"]:
                     with torch.no_grad():
                         target = self.vgg(content_target)
                     out["content"] = L.perceptual_loss(feats, target, c.content_taps)
                     out["texture"] = L.texture_loss(feats, self.gram_targets)
                 if self.style_bank is not None:
-                    out["style"] = L.style_swd_loss(feats, self.style_bank, rng, count=c.style_samples,
-                                                      projections=c.style_projections)
+                    views = {kind: L.style_swd_loss(feats if kind == "rgb" else vgg(kind), self.style_bank[kind], rng,
+                                                    count=c.style_samples, projections=c.style_projections)
+                             for kind in c.style_reps}
+                    out["style"] = sum(c.style_reps[k] * v for k, v in views.items())
+                    if len(views) > 1:  # logged per view; only "style" enters the total
+                        out.update({f"style_{k}": v for k, v in views.items()})
             total = (sum(w["adv"] * out[k] for k in ("g_adv", "f_adv") if k in out)
                      + sum(w["cycle"] * out[k] for k in ("cycle_x", "cycle_y") if k in out)
                      + sum(w[k] * out[k] for k in ("deform", "color", "content", "texture", "patch", "palette", "layout",
@@ -681,11 +757,17 @@ def _train(config: TrainConfig, styles: Any, photos: Any, out: str | Path, run_d
     preview = None
 
     def save(step: int) -> Path:
+        """Write the checkpoint into checkpoints/.tmp-step_N, then rename it to step_N once every file is there."""
         path = run_dir / CHECKPOINTS / f"step_{step:07d}"
+        tmp = path.with_name(CHECKPOINT_TMP + path.name)
         counter.wall_s = start_wall + time.perf_counter() - t0
-        acc.save_state(str(path))
+        if main and tmp.exists():
+            shutil.rmtree(tmp)
+        acc.wait_for_everyone()
+        acc.save_state(str(tmp))
         acc.wait_for_everyone()
         if main:
+            _publish_checkpoint(tmp, path)
             for old in _checkpoints(run_dir)[: -config.keep_checkpoints]:
                 shutil.rmtree(old, ignore_errors=True)
             callback.on_checkpoint(step, path)

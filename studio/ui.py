@@ -24,9 +24,10 @@ import cv2
 import gradio as gr
 import numpy as np
 
-from core.errors import (BusyError, DatasetError, HubError, PortraitStudioError, StylePackageError,
-                         TrainingCancelled)
+from core.errors import (BusyError, DatasetError, HubError, ImageLoadError, PortraitStudioError,
+                         StyleNameTakenError, StylePackageError, TrainingCancelled)
 from core.images import load_image, save_image
+from core.options import check_alpha, check_keep_shape, check_mode, check_strength
 from core.package import MOBILE_FILE, NAME_RE, ONNX_FILES, StylePackage, default_styles_dir, scan_styles
 from core.topology import LANDMARK_KEYPOINTS
 from studio.progress import QueueCallback, TrainCallback, TrainSnapshot
@@ -108,6 +109,91 @@ def user_errors(fn: Callable) -> Callable:
             raise gr.Error(f"Something went wrong ({type(exc).__name__}: {exc}). Please try again; if it keeps "
                            "happening, report it with the steps that led here.", print_exception=False) from None
     return wrapper
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def upload_message(exc: Exception, src: Any) -> str:
+    """The project's message about an uploaded file, naming it as the user knows it (its file name) rather than by
+    the temporary folder the server keeps it in."""
+    text = str(exc)
+    if isinstance(src, (str, Path)) and str(src):
+        text = text.replace(str(src), Path(src).name)
+    return text
+
+
+def load_upload(src: Any) -> np.ndarray:
+    """core.images.load_image on an upload (a file path, bytes or an array); a failure keeps its class and the
+    project's message, with the file named by its own name."""
+    try:
+        return load_image(src)
+    except ImageLoadError as exc:
+        raise type(exc)(upload_message(exc, src)) from None
+
+
+def data_url_bytes(url: str) -> bytes:
+    """The bytes of a data: URL (base64 or percent-encoded)."""
+    import base64
+    import binascii
+    import urllib.parse
+
+    head, sep, body = url.partition(",")
+    if not sep:
+        raise ImageLoadError("the image data URL has no ',' before its data: send the image as a file instead")
+    if head.endswith(";base64"):
+        try:
+            return base64.b64decode(body, validate=False)
+        except (binascii.Error, ValueError):
+            raise ImageLoadError("the image data URL is not valid base64: send the image as a file instead") from None
+    return urllib.parse.unquote_to_bytes(body)
+
+
+def image_input(**kwargs) -> gr.Image:
+    """gr.Image (the same browser component: upload, webcam, clipboard) whose uploads the project decodes, not
+    Gradio: Gradio's own preprocess opens every upload with PIL before the handler runs, so a broken file, a
+    non-image or a decompression bomb ends as Gradio's generic "The upstream Gradio app has raised an exception"
+    instead of the project's message. type="filepath" passes the file's path on undecoded (the handler decodes it
+    with core.images.load_image); type="numpy" decodes with load_image here and reports failures as gr.Error.
+    (An instance override rather than a subclass: Gradio writes a .pyi stub next to any module that subclasses a
+    component.)"""
+    component = gr.Image(**kwargs)
+    component.preprocess = functools.partial(preprocess_upload, component)  # type: ignore[method-assign]
+    return component
+
+
+def preprocess_upload(component: gr.Image, payload):
+    """image_input's preprocess: None, the upload's path (type="filepath"; a data: URL is written to Gradio's cache
+    first), or its pixels decoded by load_image (type="numpy" or "pil")."""
+    if payload is None:
+        return None
+    source: str | bytes
+    if payload.url and payload.url.startswith("data:"):
+        try:
+            source = data_url_bytes(payload.url)
+        except ImageLoadError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+    elif payload.path:
+        source = str(payload.path)
+    else:
+        raise gr.Error("the image arrived without its file: upload it again", print_exception=False)
+    if component.type == "filepath":
+        if isinstance(source, bytes):
+            from gradio.processing_utils import save_bytes_to_cache
+
+            mime = re.match(r"data:image/([a-z0-9]{1,10})", payload.url or "")
+            source = save_bytes_to_cache(source, f"pasted-image.{mime.group(1) if mime else 'img'}",
+                                         component.GRADIO_CACHE)
+        return source
+    try:
+        rgb = load_upload(source)
+    except PortraitStudioError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None
+    if component.type == "pil":
+        from PIL import Image
+
+        return Image.fromarray(rgb)
+    return rgb
 
 
 # --------------------------------------------------------------------------- formatting
@@ -323,8 +409,25 @@ def empty_state(cat: Catalog) -> str:
             "pull a published one in the **Hub** tab. Styles live in `" + html.escape(str(cat.root)) + "`.")
     if cat.invalid:
         text += "\n\nThese folders are not valid style packages:\n" + "\n".join(
-            f"- `{html.escape(k)}`: {html.escape(v)}" for k, v in sorted(cat.invalid.items()))
+            f"- Skipped style '{md_text(k)}': {md_text(v)}" for k, v in sorted(cat.invalid.items()))
     return text
+
+
+def md_text(text: str) -> str:
+    """Plain text (a folder name, an error message from a foreign package) safe inside Markdown: HTML escaped and
+    Markdown's markup characters backslashed, so it can neither render as a link or image nor break the list."""
+    text = html.escape(" ".join(str(text).split()), quote=False)
+    return re.sub(r"([\\`*_\[\]()!|~$])", r"\\\1", text)
+
+
+def skipped_note(cat: Catalog) -> str:
+    """Markdown under the gallery naming the style folders that were skipped, and why ("" when none were). With no
+    valid style at all, empty_state lists them instead."""
+    if not cat.invalid or not cat.styles:
+        return ""
+    lines = [f"- ⚠️ Skipped style '{md_text(k)}': {md_text(v)}" for k, v in sorted(cat.invalid.items())]
+    return ("\n".join(lines) + "\n\nFix or remove these folders in `" + html.escape(str(cat.root)) +
+            "`, then press ↻ Refresh styles.")
 
 
 def style_preview(style: StylePackage | None) -> str | None:
@@ -334,7 +437,7 @@ def style_preview(style: StylePackage | None) -> str | None:
 @user_errors
 def refresh_styles(current: str | None):
     """Outputs: gallery, style names, selected name, card, preview, files, empty state, alpha and keep-shape
-    sliders, mode, push dropdown."""
+    sliders, mode, push dropdown, skipped-styles note."""
     cat = catalog()
     names = cat.names
     name = current if current in names else (names[0] if names else None)
@@ -347,7 +450,7 @@ def refresh_styles(current: str | None):
     return (gr.update(value=cat.gallery(), selected_index=index, visible=bool(names)), names, name,
             style_card(style), style_preview(style), style_files(style),
             gr.update(value=empty_state(cat), visible=not names), alpha, keep, mode,
-            gr.update(choices=names, value=name))
+            gr.update(choices=names, value=name), gr.update(value=skipped_note(cat), visible=bool(skipped_note(cat))))
 
 
 @user_errors
@@ -368,35 +471,45 @@ def select_style(names: list[str], evt: gr.SelectData):
 
 
 @user_errors
-def stylize_photo(image: np.ndarray | None, style_name: str | None, alpha: float, strength: float, mode: str,
-                  keep_shape: float | None = None):
-    """Outputs: before/after pair, facts markdown, download button (the PNG; disabled without a result)."""
+def stylize_photo(image: str | Path | np.ndarray | None, style_name: str | None, alpha: float, strength: float,
+                  mode: str, keep_shape: float | None = None):
+    """`image`: the uploaded file's path (the app's image_input) or an RGB array; decoded by core.images.load_image,
+    so a broken, truncated, empty or oversized file gets the project's message naming it.
+    Outputs: before/after pair, facts markdown, download button (the PNG; disabled without a result)."""
     from core.engine import stylize
 
-    if image is None:
+    if image is None or (isinstance(image, str) and not image):
         return (None, "Upload a photo, take one with the webcam, paste one, or pick an example.",
                 gr.update(value=None, interactive=False))
+    alpha = check_alpha(alpha, "Geometry strength")  # the sliders can be bypassed through the API
+    strength = check_strength(strength, "Style strength")
+    keep_shape = check_keep_shape(keep_shape, "Keep own face shape")
+    mode = check_mode(mode or None)
     style = require_style(style_name)
-    rgb = fit_side(load_image(image), MAX_SIDE)
+    rgb = fit_side(load_upload(image), MAX_SIDE)
     result = stylize(rgb, style, alpha=alpha, strength=strength, mode=mode, max_side=None, keep_shape=keep_shape)
     facts = stylize_facts(result, rgb.shape, style, alpha, strength, mode, keep_shape)
     return (rgb, result.image), facts, gr.update(value=save_png(result.image, style.name), interactive=True)
 
 
-def stylize_live(frame: np.ndarray | None, style_name: str | None, alpha: float, strength: float,
+def stylize_live(frame: np.ndarray | str | Path | None, style_name: str | None, alpha: float, strength: float,
                  mode: str | None = None, keep_shape: float | None = None):
-    """One webcam frame through the ONNX path; the frame comes back unchanged on any problem, so the stream
-    never stops with an error dialog."""
+    """One webcam frame (an RGB array, or a file path) through the ONNX path; the frame comes back unchanged on any
+    problem (nothing when it cannot be decoded), so the stream never stops with an error dialog."""
     from core.engine import stylize
 
     if frame is None:
         return None
     try:
+        alpha = check_alpha(alpha, "Geometry strength")  # the sliders can be bypassed through the API
+        strength = check_strength(strength, "Style strength")
+        keep_shape = check_keep_shape(keep_shape, "Keep own face shape")
+        mode = check_mode(mode or None)
         style = require_style(style_name)
-        return stylize(fit_side(load_image(frame), LIVE_MAX_SIDE), style, alpha=alpha, strength=strength,
+        return stylize(fit_side(load_upload(frame), LIVE_MAX_SIDE), style, alpha=alpha, strength=strength,
                        mode=mode or None, max_side=None, max_faces=2, keep_shape=keep_shape).image
     except PortraitStudioError:
-        return frame
+        return frame if isinstance(frame, np.ndarray) else None
 
 
 # --------------------------------------------------------------------------- studio: artworks and QA
@@ -451,8 +564,9 @@ def safe_name(name: str, taken: set[str]) -> str:
 
 
 def add_artworks(session: StudioSession, paths: list[str]) -> tuple[StudioSession, list[str]]:
-    """Copy uploaded images into the session's artwork folder (at most MAX_ARTWORKS in all); returns the session
-    and notes about files that were skipped."""
+    """Copy uploaded images into the session's artwork folder (at most MAX_ARTWORKS in all); files that
+    core.images.load_image refuses (not an image, empty, truncated, too large) are skipped. Returns the session
+    and notes about files that were skipped, with the project's message."""
     session = StudioSession(session.folder if session else "").ensure()
     taken = set(session.files())
     notes = []
@@ -464,6 +578,11 @@ def add_artworks(session: StudioSession, paths: list[str]) -> tuple[StudioSessio
             break
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             notes.append(f"{path.name} is not an image (JPEG, PNG, WebP, BMP, TIFF or GIF); skipped")
+            continue
+        try:
+            load_upload(path)
+        except ImageLoadError as exc:
+            notes.append(f"skipped {upload_message(exc, path)}")
             continue
         name = safe_name(path.name, taken)
         shutil.copyfile(path, session.artworks / name)
@@ -1084,13 +1203,18 @@ def hub_pick(ids: list[str], evt: gr.SelectData):
 
 
 @user_errors
-def hub_pull(ref: str | None, version: int):
-    """Outputs: status markdown, styles version (bumped so galleries refresh)."""
+def hub_pull(ref: str | None, version: int, as_name: str | None = None):
+    """Outputs: status markdown, styles version (bumped so galleries refresh). `as_name`: the local name to install
+    under when the repo's style name is taken by a different style."""
     from studio.hub import pull_style
 
     if not ref or not ref.strip():
         raise StylePackageError("enter a style repo id such as user/style-name (optionally @revision)")
-    package = pull_style(ref.strip(), styles_dir=default_styles_dir(), endpoint=hub_endpoint(), token=ANONYMOUS)
+    try:
+        package = pull_style(ref.strip(), styles_dir=default_styles_dir(), endpoint=hub_endpoint(),
+                             token=ANONYMOUS, as_name=(as_name or "").strip() or None)
+    except StyleNameTakenError as exc:
+        raise StyleNameTakenError(str(exc).replace("`--as NEW_NAME`", "a new name in *Install as*")) from None
     gr.Info(f"Installed {package.config.display_name}")
     return (f"✅ Installed **{html.escape(package.config.display_name)}** (`{package.name}`) from "
             f"`{html.escape(ref.strip())}`; it is now in the Stylize gallery.", (version or 0) + 1)

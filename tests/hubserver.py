@@ -3,7 +3,8 @@
 It speaks the subset of the Hub's HTTP API that huggingface_hub 2.4 uses to create repos, commit files (preupload,
 Git LFS batch + PUT, NDJSON commit), tag, search and download (`resolve` with the Hub's ETag / X-Repo-Commit /
 X-Linked-* headers). Repos live in memory with git-like commits, branches and tags. Knobs inject faults: corrupt a
-file's bytes, require a token for reads, add arbitrary files (even unsafe paths) to a repo directly. Every request
+file's bytes, list a file twice, require a token for reads, add arbitrary files (even unsafe paths) to a repo
+directly. Every request
 is logged (method, path, status, user; never the token) and unknown routes are logged loudly and kept in `unknown`.
 
 Use the `hub_server` pytest fixture, or `with HubServer() as hub:` plus `hub.client_env()` for a subprocess, or run
@@ -170,6 +171,7 @@ class HubServer:
         self.unknown: list[str] = []
         self.require_auth = False  # when True, reads need a valid token too
         self.corrupted: dict[tuple[str, str], bytes] = {}  # (repo_id, path) -> bytes served instead
+        self.duplicated: set[tuple[str, str]] = set()  # (repo_id, path) listed twice in model info
         self._lock = threading.RLock()
         self._clock = itertools.count()
         self._httpd: ThreadingHTTPServer | None = None
@@ -237,6 +239,11 @@ class HubServer:
             true = self.files(repo_id)[path]
             self.corrupted[(repo_id, path)] = data if data is not None else bytes([true[0] ^ 0xFF]) + true[1:]
 
+    def duplicate_in_listing(self, repo_id: str, path: str) -> None:
+        """List `path` twice in the repo's model info (as a broken or hostile Hub might)."""
+        with self._lock:
+            self.duplicated.add((repo_id, path))
+
     def set_stats(self, repo_id: str, likes: int | None = None, downloads: int | None = None) -> None:
         with self._lock:
             repo = self.repos[repo_id]
@@ -301,6 +308,8 @@ class HubServer:
                 "spaces": [], "usedStorage": sum(len(b.data) for b in commit.files.values())}
         if siblings:
             data["siblings"] = [self._sibling(p, b, blobs) for p, b in sorted(commit.files.items())]
+            data["siblings"] += [self._sibling(p, commit.files[p], blobs) for r, p in sorted(self.duplicated)
+                                 if r == repo.repo_id and p in commit.files]
         return data
 
     @staticmethod

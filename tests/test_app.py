@@ -282,6 +282,20 @@ class TestStylize:
             int)).mean() - 2
 
 
+class TestBrokenUpload:
+    def test_non_image_upload_shows_the_project_message(self, page, tmp_path):
+        """A file that is not an image reaches the handler undecoded and is refused with the project's message
+        (naming the file and the fix), not Gradio's generic error."""
+        bad = tmp_path / "notes.jpg"
+        bad.write_text("these are my notes, not a photo")
+        page.locator("#photo input[type=file]").set_input_files(str(bad))
+        toast = page.locator("[data-testid='toast-body']").first
+        toast.wait_for()
+        text = toast.inner_text()
+        assert "'notes.jpg' is not a readable image" in text and "save it as JPEG, PNG" in text, text
+        assert "upstream Gradio app" not in text and str(tmp_path) not in text, text
+
+
 class TestStudio:
     def test_landmark_qa_and_manual_fix(self, page, server, tmp_path):
         from PIL import Image

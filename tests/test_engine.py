@@ -1,5 +1,6 @@
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +10,8 @@ from core.engine import grown_head, stylize, stylize_tiles, surround_field, tps_
 from core.package import StylePackage
 from core.runtime import get_runner
 from core.templates import PHOTO_TEMPLATE
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -273,3 +276,93 @@ class TestHeadMask:
         centre = oval.mean(0).astype(int)
         assert mask.shape == (256, 256) and mask[centre[1], centre[0]] > 0.95
         assert mask[:8, :8].max() == 0 and mask[-8:, -8:].max() == 0
+
+
+class TestOptions:
+    """core.options: one check of every numeric stylize option (finite, in range) for the engine, CLI and app."""
+
+    @pytest.mark.parametrize("name,value", [
+        ("alpha", float("nan")), ("alpha", 1e9), ("alpha", -0.1), ("alpha", float("inf")), ("alpha", True),
+        ("alpha", "1"), ("strength", 1.5), ("strength", None), ("keep_shape", float("nan")),
+        ("max_side", -1), ("max_side", 32), ("max_side", 100.5), ("max_faces", 0), ("max_faces", 1000)])
+    def test_refused_with_the_range(self, name, value):
+        from core.errors import OptionError, PortraitStudioError
+        from core.options import OPTIONS, check_option
+
+        with pytest.raises(OptionError, match=f"^{name} must be between {OPTIONS[name].lo:g} and") as info:
+            check_option(name, value)
+        assert isinstance(info.value, ValueError) and isinstance(info.value, PortraitStudioError)
+
+    def test_accepted_and_normalised(self):
+        from core.options import check_alpha, check_keep_shape, check_max_faces, check_max_side, check_mode, \
+            check_strength
+
+        assert (check_alpha(None), check_alpha(3), check_strength(0), check_keep_shape(np.float32(0.5))) == \
+            (None, 3.0, 0.0, 0.5)
+        assert (check_max_side(0), check_max_side(None), check_max_side(2048.0), check_max_faces(8)) == \
+            (None, None, 2048, 8)
+        assert check_mode(None) is None and check_mode("full") == "full"
+        with pytest.raises(ValueError, match="--alpha must be between 0 and 3"):
+            check_alpha(float("nan"), "--alpha")
+
+    @pytest.mark.parametrize("kw,match", [({"alpha": float("nan")}, "alpha"), ({"alpha": 1e9}, "alpha"),
+                                          ({"max_side": -1}, "max_side"), ({"strength": float("nan")}, "strength"),
+                                          ({"max_faces": 0}, "max_faces"), ({"mode": "nope"}, "mode")])
+    def test_engine_refuses_bad_numbers(self, astronaut, tiny_style, kw, match):
+        from core.errors import OptionError
+
+        with pytest.raises(OptionError, match=match):
+            stylize(astronaut, tiny_style, **kw)
+
+    def test_lower_level_entry_points(self, astronaut, tiny_style):
+        from core.engine import stylize_faces
+        from core.errors import OptionError
+
+        runner = get_runner(tiny_style)
+        with pytest.raises(OptionError, match="alpha"):
+            stylize_faces(astronaut, [], runner, float("nan"), 1.0)
+        with pytest.raises(OptionError, match="strength"):
+            stylize_tiles(astronaut, runner, strength=float("inf"))
+
+
+class TestFaceLimit:
+    def test_faces_beyond_the_limit_are_reported(self, astronaut, tiny_style):
+        three = np.concatenate([astronaut, astronaut[:, ::-1], astronaut], 1)
+        result = stylize(three, tiny_style, max_faces=2)
+        assert len(result.faces) == 2 and result.faces_found == 3
+        assert result.message == "3 faces found; stylized the 2 largest (limit 2)"
+        assert result.message in result.summary
+
+    def test_no_note_within_the_limit(self, astronaut, tiny_style):
+        result = stylize(astronaut, tiny_style)
+        assert result.faces_found == 1 and result.message == ""
+
+
+class TestPanorama:
+    @pytest.fixture(scope="class")
+    def panorama(self):
+        """A 300x8000 panorama holding the bundled example portrait scaled to 300 px high, at x 3000."""
+        import cv2
+
+        from core.images import load_image
+
+        photo = load_image(ROOT / "examples" / "portrait_1.jpg")
+        face = cv2.resize(photo, (round(photo.shape[1] * 300 / photo.shape[0]), 300), interpolation=cv2.INTER_AREA)
+        pano = np.full((300, 8000, 3), 200, np.uint8)
+        pano[:, 3000:3000 + face.shape[1]] = face
+        return pano
+
+    def test_face_found_at_full_resolution_and_mapped_back(self, panorama, tiny_style):
+        result = stylize(panorama, tiny_style)  # max_side 2048: the working image is 77 px high
+        assert result.image.shape == (77, 2048, 3)
+        assert len(result.faces) == 1, result.message
+        x0, y0, x1, y1 = result.faces[0].box
+        assert 3000 * 0.256 < x0 < x1 < 3233 * 0.256 and 0 <= y0 < y1 <= 77
+
+    def test_detection_frame_only_when_too_small(self, panorama, astronaut):
+        from core.engine import detection_frame
+        from core.images import load_image
+
+        assert detection_frame(astronaut, astronaut) is None
+        assert detection_frame(astronaut[:200], astronaut[:200]) is None  # small, but no larger source
+        assert detection_frame(panorama, load_image(panorama, max_side=2048)).shape == panorama.shape

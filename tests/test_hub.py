@@ -6,15 +6,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from hubserver import HubServer, hub_server  # noqa: F401 - the fixture is used by name
+from test_package import HOSTILE
 
-from core.errors import HubError, StyleNotFoundError, StylePackageError, UnsafeFileError
-from core.package import ONNX_FILES, REQUIRED_FILES
+from core.errors import HubError, StyleNameTakenError, StyleNotFoundError, StylePackageError, UnsafeFileError
+from core.package import ONNX_FILES, REQUIRED_FILES, load_style
 from studio import hub
 
 REPO = "alice/tiny"
@@ -34,7 +41,8 @@ def tiny(tmp_path_factory) -> Path:
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+    """A package's files; hidden ones (the install record, hub.SOURCE_FILE) aside."""
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and not p.name.startswith(".")}
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:
@@ -52,12 +60,19 @@ def edited(tiny: Path, tmp_path: Path, description: str) -> Path:
     return copy
 
 
+def record_source(package: Path, repo_id: str) -> None:
+    """Mark an installed package as pulled from `repo_id`, as pull_style does."""
+    (package / ".hub-source.json").write_text(json.dumps({"repo_id": repo_id, "revision": "main"}))  # SOURCE_FILE
+
+
 @pytest.fixture
 def styles(tmp_path, tiny) -> Path:
-    """A styles folder that already holds another style, to show failed pulls change nothing."""
+    """A styles folder that already holds another version of alice/tiny (pulled before), to show failed pulls
+    change nothing."""
     root = tmp_path / "styles"
     root.mkdir()
     shutil.copytree(edited(tiny, tmp_path, "installed before"), root / "tiny")
+    record_source(root / "tiny", REPO)
     return root
 
 
@@ -320,6 +335,33 @@ class TestPullFailures:
         with pytest.raises(StylePackageError, match="'name'"):
             hub.pull_style(REPO, styles_dir=styles, endpoint=hub_server.endpoint)
 
+    def test_listing_names_a_file_twice(self, hub_server, tiny, styles):
+        hub_server.add_files(REPO, files_of(tiny))
+        hub_server.duplicate_in_listing(REPO, "style.json")
+        with pytest.raises(UnsafeFileError, match=f"{REPO}: the Hub lists 'style.json' twice, which would write one "
+                                                  "file over the other; refusing the repo"):
+            hub.pull_style(REPO, styles_dir=styles, endpoint=hub_server.endpoint)
+        assert hub_server.count("GET", r"/resolve/") == 0
+
+    @pytest.mark.parametrize("case", HOSTILE)
+    def test_hostile_package(self, hub_server, tiny, styles, case):
+        """Issue 14: each defect of test_package.HOSTILE is refused with a message naming the repo's file."""
+        edit, message = HOSTILE[case]
+        hub_server.add_files(REPO, edit(files_of(tiny)))
+        with pytest.raises(StylePackageError, match=message) as info:
+            hub.pull_style(REPO, styles_dir=styles, endpoint=hub_server.endpoint)
+        assert str(info.value).startswith(f"{REPO}@main/") and ".pull-" not in str(info.value)
+
+    @pytest.mark.parametrize("case", HOSTILE)
+    def test_hostile_package_cli(self, hub_server, tiny, styles, case, capsys):
+        from studio.cli import main
+
+        edit, message = HOSTILE[case]
+        hub_server.add_files(REPO, edit(files_of(tiny)))
+        assert main(["pull", REPO, "--styles-dir", str(styles), "--endpoint", hub_server.endpoint]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {REPO}@main/") and re.search(message, err) and "Traceback" not in err
+
     def test_not_a_style(self, hub_server, styles):
         hub_server.add_files(REPO, {"README.md": b"# hello\n", "config.json": b"{}"})
         with pytest.raises(StylePackageError, match="not a complete Portrait Studio style: it lacks style.json"):
@@ -337,9 +379,130 @@ class TestCheckRemoteFiles:
         with pytest.raises(UnsafeFileError):
             hub.check_remote_files(REPO, [hub.RemoteFile(name, 1, None, None)])
 
+    @pytest.mark.parametrize("names, message", [(["style.json", "style.json"], "lists 'style.json' twice"),
+                                                (["README.md", "readme.md"], "lists both 'README.md' and 'readme.md'")])
+    def test_refuses_duplicates(self, names, message):
+        with pytest.raises(UnsafeFileError, match=message):
+            hub.check_remote_files(REPO, [hub.RemoteFile(n, 1, None, None) for n in names])
+
     def test_refuses_unknown_size(self):
         with pytest.raises(UnsafeFileError, match="did not report the size"):
             hub.check_remote_files(REPO, [hub.RemoteFile("style.json", -1, None, None)])
+
+
+class TestPullOwnership:
+    """Issue 14: a pull replaces only a style pulled from the same repo; another one needs `as_name` (`--as`)."""
+
+    def test_records_its_source(self, hub_server, tiny, tmp_path):
+        hub_server.add_files(REPO, files_of(tiny))
+        package = hub.pull_style(REPO, styles_dir=tmp_path, endpoint=hub_server.endpoint)
+        assert hub.SOURCE_FILE == ".hub-source.json"  # as record_source writes it
+        record = json.loads((package.path / hub.SOURCE_FILE).read_text())
+        assert record["repo_id"] == REPO and record["commit"] == hub_server.repos[REPO].branches["main"]
+        assert hub.installed_source(package.path) == REPO
+        result = hub.push_style(package.path, "alice/again", token=hub_server.token, endpoint=hub_server.endpoint,
+                                with_ort=False)
+        assert hub.SOURCE_FILE not in result.files and hub.SOURCE_FILE not in hub_server.files("alice/again")
+
+    def test_same_name_from_another_repo_is_refused(self, hub_server, tiny, styles):
+        hub_server.add_files("bob/anything", files_of(tiny))  # its style.json also says "name": "tiny"
+        before = snapshot(styles)
+        with pytest.raises(StyleNameTakenError, match=r"style 'tiny' is already installed at .*\(pulled from "
+                                                      r"alice/tiny\), not from bob/anything: .*`--as NEW_NAME`"):
+            hub.pull_style("bob/anything", styles_dir=styles, endpoint=hub_server.endpoint)
+        assert snapshot(styles) == before
+
+    def test_local_style_is_not_replaced(self, hub_server, tiny, tmp_path):
+        root = tmp_path / "styles"
+        root.mkdir()
+        shutil.copytree(tiny, root / "tiny")  # trained or bundled here: no install record
+        hub_server.add_files(REPO, files_of(tiny))
+        before = snapshot(root)
+        with pytest.raises(StyleNameTakenError, match=r"\(trained, bundled or copied here\), not from alice/tiny"):
+            hub.pull_style(REPO, styles_dir=root, endpoint=hub_server.endpoint)
+        assert snapshot(root) == before
+
+    def test_install_under_another_name(self, hub_server, tiny, styles):
+        hub_server.add_files("bob/anything", files_of(tiny))
+        before = snapshot(styles)
+        package = hub.pull_style("bob/anything", styles_dir=styles, endpoint=hub_server.endpoint, as_name="bobs")
+        assert package.path == styles / "bobs" and package.name == "bobs"
+        assert json.loads((package.path / "mobile.json").read_text())["style"] == "bobs"
+        assert hub.installed_source(package.path) == "bob/anything"
+        assert {k: v for k, v in snapshot(styles).items() if k.startswith("tiny")} == before
+        assert load_style("bobs", styles_dir=styles).name == "bobs"
+        hub.pull_style("bob/anything", styles_dir=styles, endpoint=hub_server.endpoint, as_name="bobs")  # updates
+        assert sorted(p.name for p in styles.iterdir()) == ["bobs", "tiny"]
+
+    def test_bad_as_name(self, styles):
+        with pytest.raises(StylePackageError, match="--as 'Bad Name' is not a style name"):
+            hub.pull_style(REPO, styles_dir=styles, endpoint="http://127.0.0.1:9", as_name="Bad Name")
+
+    def test_cli_as(self, hub_server, tiny, styles, capsys):
+        from studio.cli import main
+
+        hub_server.add_files("bob/anything", files_of(tiny))
+        args = ["pull", "bob/anything", "--styles-dir", str(styles), "--endpoint", hub_server.endpoint]
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: style 'tiny' is already installed") and "--as NEW_NAME" in err
+        assert "Traceback" not in err
+        assert main([*args, "--as", "bobs"]) == 0
+        assert "installed style 'bobs'" in capsys.readouterr().out and (styles / "bobs" / "style.json").is_file()
+
+
+def dead_pid() -> int:
+    """The id of a process that has exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+class TestInterruptedPulls:
+    """Issue 14: a pull killed midway leaves a work folder that the next pull removes; others leave nothing."""
+
+    def test_next_pull_cleans_stale_work_folders(self, hub_server, tiny, styles):
+        pid = dead_pid()
+        stale = [styles / f".pull-{pid}-x1", styles / ".pull-legacy1", styles / f".tiny.removed-{pid}"]
+        live = styles / f".pull-{os.getpid()}-busy"  # a pull in progress in a live process: kept
+        for folder in (*stale, live):
+            folder.mkdir()
+            (folder / "model.onnx").write_bytes(b"partial")
+        old = time.time() - 3600
+        os.utime(styles / ".pull-legacy1", (old, old))  # no pid in its name: removed once old
+        hub_server.add_files(REPO, files_of(tiny))
+        hub.pull_style(REPO, styles_dir=styles, endpoint=hub_server.endpoint)
+        assert sorted(p.name for p in styles.iterdir()) == [live.name, "tiny"]
+
+    @pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX")
+    def test_sigkill_mid_pull(self, hub_server, tiny, styles, tmp_path):
+        hub_server.add_files(REPO, files_of(tiny))
+        script = (f"import os, signal, sys\nsys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
+                  "from studio import hub\nreal = hub._download\n"
+                  "def dying(*args):\n    real(*args)\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+                  f"hub._download = dying\nhub.pull_style({REPO!r}, styles_dir={str(styles)!r}, "
+                  f"endpoint={hub_server.endpoint!r})\n")
+        env = {**os.environ, **hub_server.client_env(with_token=False), "HF_HOME": str(tmp_path / "hf")}
+        proc = subprocess.run([sys.executable, "-c", script], env=env, timeout=300, capture_output=True)
+        assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+        left = sorted(p.name for p in styles.iterdir())
+        assert len(left) == 2 and left[0].startswith(".pull-") and left[1] == "tiny"
+        hub.pull_style(REPO, styles_dir=styles, endpoint=hub_server.endpoint)
+        assert sorted(p.name for p in styles.iterdir()) == ["tiny"]
+
+    def test_interrupted_pull_leaves_nothing(self, hub_server, tiny, styles, monkeypatch):
+        hub_server.add_files(REPO, files_of(tiny))
+        before = snapshot(styles)
+        real = hub._download
+
+        def interrupted(*args):
+            real(*args)
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(hub, "_download", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            hub.pull_style(REPO, styles_dir=styles, endpoint=hub_server.endpoint)
+        assert snapshot(styles) == before
 
 
 class TestListStyles:

@@ -6,9 +6,10 @@ import io
 import struct
 import zlib
 
+import cv2
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from core.errors import ImageLoadError, ImageTooLargeError
 from core.images import load_image, save_image, to_rgb8
@@ -164,3 +165,54 @@ class TestSaveImage:
     def test_jpeg_and_float(self, astronaut, tmp_path):
         save_image(tmp_path / "a.jpg", astronaut.astype(np.float32) / 255)
         assert np.abs(load_image(tmp_path / "a.jpg").astype(int) - astronaut).mean() < 3
+
+
+class TestMaxSide:
+    """load_image(max_side=...) decodes huge files small (JPEG draft, PIL reduce before any full-size conversion),
+    so memory follows the working size: a 7000x7000 RGBA PNG no longer needs a full-size float copy."""
+
+    def test_png_reduced_before_conversion(self, monkeypatch):
+        rgba = np.zeros((1000, 2000, 4), np.uint8)
+        rgba[:, :1000] = (255, 0, 0, 255)  # left half opaque red, right half transparent
+        data = _png_bytes(Image.fromarray(rgba))
+        factors = []
+        reduce = Image.Image.reduce
+        monkeypatch.setattr(Image.Image, "reduce", lambda self, f, *a: factors.append((self.mode, f)) or reduce(
+            self, f, *a))
+        out = load_image(data, max_side=256)
+        assert out.shape == (128, 256, 3) and factors[0] == ("RGBA", 7)  # 2000 // 256, on the decoded RGBA
+        full = cv2.resize(load_image(data), (256, 128), interpolation=cv2.INTER_AREA)
+        assert np.abs(out.astype(int) - full).mean() < 1.0
+        assert (out[:, 200:] == 255).all() and (out[:, :100] == (255, 0, 0)).all()  # transparency over white
+
+    def test_jpeg_decoded_at_a_reduced_scale(self, astronaut, monkeypatch):
+        buf = io.BytesIO()
+        Image.fromarray(np.tile(astronaut, (4, 4, 1))).save(buf, "JPEG", quality=95)  # 2048x2048
+        drafts = []
+        draft = JpegImagePlugin.JpegImageFile.draft
+
+        def spy(self, mode, size):
+            result = draft(self, mode, size)
+            drafts.append(self.size)  # the size the DCT decodes at
+            return result
+
+        monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", spy)
+        out = load_image(buf.getvalue(), max_side=300)
+        assert out.shape == (300, 300, 3) and drafts == [(512, 512)]  # 1/4 scale, never the full 2048
+
+    def test_exif_orientation_and_palette(self):
+        stored = np.zeros((320, 640, 3), np.uint8)
+        stored[:, :320] = (255, 0, 0)  # left half red: on top once displayed
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        buf = io.BytesIO()
+        Image.fromarray(stored).save(buf, "JPEG", exif=exif, quality=95)
+        out = load_image(buf.getvalue(), max_side=64)
+        assert out.shape == (64, 32, 3) and out[:28, :, 0].mean() > 240 and out[36:, :, 0].mean() < 20
+        palette = _png_bytes(Image.fromarray(stored).convert("P"))
+        assert load_image(palette, max_side=64).shape == (32, 64, 3)
+
+    def test_fits_already_and_arrays(self, astronaut):
+        np.testing.assert_array_equal(load_image(astronaut, max_side=512), astronaut)
+        assert load_image(astronaut, max_side=100).shape == (100, 100, 3)
+        assert load_image(Image.fromarray(astronaut), max_side=0).shape == astronaut.shape

@@ -117,6 +117,12 @@ class TestDetectFaces:
         assert a.box[2] < 512 < b.box[0]  # one face per half, boxes disjoint
         assert len(DETECTOR(two, max_faces=1)) == 1
 
+    def test_find_counts_faces_beyond_the_limit(self, astronaut):
+        three = np.concatenate([astronaut, astronaut[:, ::-1], astronaut], axis=1)
+        faces, found = DETECTOR.find(three, max_faces=2)
+        assert len(faces) == 2 and found == 3
+        assert DETECTOR.find(astronaut)[1] == 1 and DETECTOR.find(np.full((64, 64, 3), 9, np.uint8)) == ([], 0)
+
     def test_min_score_filters(self, astronaut):
         assert FaceDetector(mesh_fallback=False)(astronaut, min_score=0.95) == []
         faces = DETECTOR(astronaut, min_score=0.95)  # the fallback's own detector rejects it too

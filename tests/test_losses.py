@@ -254,3 +254,34 @@ class TestFeatureSamples:
         loss = L.sliced_wasserstein(a, torch.randn(32, 4), d)
         loss.backward()
         assert a.grad is not None and torch.isfinite(a.grad).all()
+
+
+class TestStyleRepresentation:
+    def test_rgb_is_the_image(self):
+        x = torch.rand(2, 3, 16, 16) * 2 - 1
+        assert L.style_representation(x, "rgb") is x
+
+    def test_gray_is_luma_in_three_channels(self):
+        x = torch.zeros(1, 3, 8, 8)
+        x[:, 1] = 1.0
+        g = L.style_representation(x, "gray")
+        assert g.shape == x.shape
+        assert torch.allclose(g, torch.full_like(x, 0.587))
+
+    def test_surface_keeps_flat_regions_and_removes_fine_texture(self):
+        flat = torch.zeros(1, 3, 64, 64)
+        flat[..., 32:] = 0.8  # one strong edge: kept
+        assert torch.allclose(L.style_representation(flat, "surface")[..., :, :28], flat[..., :, :28], atol=1e-4)
+        g = torch.Generator().manual_seed(0)
+        grain = 0.05 * torch.randn(1, 3, 64, 64, generator=g)  # weak texture: smoothed away
+        out = L.style_representation(grain, "surface")
+        assert out.std() < 0.25 * grain.std()
+        assert (L.style_representation(flat, "surface")[..., 40:] - 0.8).abs().max() < 1e-3
+
+    def test_gradients_flow(self):
+        x = torch.rand(1, 3, 12, 12, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda t: L.style_representation(t, "surface"), (x,))
+
+    def test_unknown_kind(self):
+        with pytest.raises(ValueError, match="unknown style representation"):
+            L.style_representation(torch.zeros(1, 3, 8, 8), "edges")

@@ -157,16 +157,19 @@ class TestFormatting:
 
 class TestCatalog:
     def test_empty_state(self, empty_styles):
-        gallery, names, name, card, preview, files, empty, alpha, keep, mode, push = ui.refresh_styles(None)
+        gallery, names, name, card, preview, files, empty, alpha, keep, mode, push, skipped = \
+            ui.refresh_styles(None)
         assert names == [] and name is None and gallery["visible"] is False
         assert empty["visible"] is True and "No styles installed yet" in empty["value"]
+        assert skipped["visible"] is False
 
     def test_invalid_folder_is_reported(self, empty_styles):
         (empty_styles / "broken").mkdir()
         assert "broken" in ui.empty_state(ui.catalog())
 
     def test_refresh_selects_first_style(self, styles_dir, tiny_style):
-        gallery, names, name, card, preview, files, empty, alpha, keep, mode, push = ui.refresh_styles(None)
+        gallery, names, name, card, preview, files, empty, alpha, keep, mode, push, skipped = \
+            ui.refresh_styles(None)
         assert names == [tiny_style.name] and name == tiny_style.name and gallery["selected_index"] == 0
         thumb, caption = gallery["value"][0]
         assert Path(thumb).is_file() and caption == tiny_style.config.display_name
@@ -174,6 +177,18 @@ class TestCatalog:
         assert empty["visible"] is False and alpha["value"] == tiny_style.config.alpha_default
         assert mode["value"] == tiny_style.config.mode_default == "face"
         assert keep["value"] == tiny_style.config.keep_shape == 0
+        assert skipped["visible"] is False and not skipped["value"]
+
+    def test_skipped_styles_are_shown_under_the_gallery(self, styles_dir, tiny_style):
+        (styles_dir / "broken").mkdir()
+        (styles_dir / "broken" / "style.json").write_text("{not json")
+        (styles_dir / "[evil](http:x)").mkdir()
+        *_, skipped = ui.refresh_styles(None)
+        bad = ui.catalog().invalid
+        assert set(bad) == {"broken", "[evil](http:x)"} and ui.catalog().names == [tiny_style.name]
+        assert skipped["visible"] is True and "Skipped style 'broken': " in skipped["value"]
+        assert ui.md_text(bad["broken"]) in skipped["value"]  # the package's own message, why it was skipped
+        assert "Skipped style '\\[evil\\]\\(http:x\\)'" in skipped["value"]  # a folder name is text, not a link
 
     def test_catalog_is_rescanned_only_on_change(self, styles_dir, tiny_style):
         first = ui.catalog()
@@ -204,6 +219,15 @@ class TestStylize:
 
         assert np.array_equal(load_image(png), after)
 
+    @pytest.mark.parametrize("alpha, strength, keep, label", [
+        (float("nan"), 1.0, 0.0, "Geometry strength"), (1e9, 1.0, 0.0, "Geometry strength"),
+        (1.0, -0.5, 0.0, "Style strength"), (1.0, 1.0, float("inf"), "Keep own face shape")])
+    def test_numbers_sent_past_the_sliders(self, styles_dir, tiny_style, astronaut, alpha, strength, keep, label):
+        """The API can send what the sliders cannot: refused with the slider's name, and the live path skips it."""
+        with pytest.raises(gr.Error, match=label):
+            ui.stylize_photo(astronaut, tiny_style.name, alpha, strength, "face", keep)
+        assert ui.stylize_live(astronaut, tiny_style.name, alpha, strength, None, keep) is astronaut
+
     def test_no_image_is_a_prompt(self, styles_dir):
         pair, facts, download = ui.stylize_photo(None, None, 1.0, 1.0, "face")
         assert pair is None and download["interactive"] is False and "Upload a photo" in facts
@@ -221,6 +245,123 @@ class TestStylize:
         assert out.shape[:2] == (ui.LIVE_MAX_SIDE, ui.LIVE_MAX_SIDE)
         whole = ui.stylize_live(astronaut, tiny_style.name, 1.0, 1.0, "full")
         assert np.abs(whole[-20:].astype(int) - out[-20:]).mean() > 10  # the mode reaches the background
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims width x height but holds no pixel data (a decompression bomb's header)."""
+    import struct
+    import zlib
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) + \
+        chunk(b"IEND", b"")
+
+
+BAD_UPLOADS = ("notes.jpg", "empty.png", "cut.png", "cut.jpg", "bomb.png")
+
+
+@pytest.fixture
+def bad_upload(request, tmp_path, astronaut) -> Path:
+    """One file of BAD_UPLOADS in a folder named like Gradio's upload cache: text with an image suffix, 0 bytes, a
+    PNG and a JPEG cut in half, a PNG header claiming 20000x20000 pixels."""
+    import io
+
+    from PIL import Image
+
+    folder = tmp_path / "gradio" / "0123456789abcdef"
+    folder.mkdir(parents=True)
+    path = folder / request.param
+    if path.name == "notes.jpg":
+        path.write_text("these are my notes, not a photo")
+    elif path.name == "empty.png":
+        path.write_bytes(b"")
+    elif path.name == "bomb.png":
+        path.write_bytes(png_header_only(20_000, 20_000))
+    else:
+        buf = io.BytesIO()
+        Image.fromarray(astronaut).save(buf, "PNG" if path.suffix == ".png" else "JPEG")
+        path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    return path
+
+
+def project_message(path: Path) -> str:
+    """core.images.load_image's own message about `path`, naming the file by its name."""
+    from core.errors import ImageLoadError
+    from core.images import load_image
+
+    with pytest.raises(ImageLoadError) as exc:
+        load_image(path)
+    return str(exc.value).replace(str(path), path.name)
+
+
+@pytest.mark.parametrize("bad_upload", BAD_UPLOADS, indirect=True)
+class TestBrokenUploads:
+    """Uploads reach the handlers undecoded (ui.image_input) and are refused with the project's message, which names
+    the file (not the server's temporary folder) and says what to do."""
+
+    def test_photo_upload_is_refused_with_the_project_message(self, styles_dir, tiny_style, bad_upload):
+        from gradio.data_classes import ImageData
+
+        photo = ui.image_input(type="filepath", sources=["upload", "webcam", "clipboard"])
+        path = photo.preprocess(ImageData(path=str(bad_upload), orig_name=bad_upload.name))  # no decoding here
+        assert path == str(bad_upload)
+        with pytest.raises(gr.Error) as exc:
+            ui.stylize_photo(path, tiny_style.name, 1.0, 1.0, "face")
+        message = exc.value.message
+        assert message == project_message(bad_upload) and f"'{bad_upload.name}'" in message
+        assert str(bad_upload.parent) not in message
+        assert any(fix in message for fix in ("save it as", "re-export", "downscale", "resize"))  # says what to do
+
+    def test_numpy_input_refuses_with_the_project_message(self, bad_upload):
+        from gradio.data_classes import ImageData
+
+        with pytest.raises(gr.Error) as exc:
+            ui.image_input(type="numpy").preprocess(ImageData(path=str(bad_upload)))
+        assert exc.value.message == project_message(bad_upload)
+
+    def test_live_frame_from_a_broken_file_is_dropped(self, styles_dir, tiny_style, bad_upload):
+        assert ui.stylize_live(str(bad_upload), tiny_style.name, 1.0, 1.0) is None
+
+    def test_artwork_upload_skips_it_with_the_project_message(self, bad_upload):
+        session, notes = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg"), str(bad_upload)])
+        assert session.files() == ["portrait_1.jpg"]
+        assert notes == [f"skipped {project_message(bad_upload)}"]
+
+
+class TestImageInput:
+    def test_paths_and_data_urls(self, styles_dir, tiny_style, astronaut, tmp_path):
+        import base64
+        import io
+
+        from gradio.data_classes import ImageData
+        from PIL import Image
+
+        from core.images import load_image
+
+        assert ui.image_input(type="filepath").preprocess(None) is None
+        buf = io.BytesIO()
+        Image.fromarray(astronaut).save(buf, "PNG")
+        url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+        pasted = ui.image_input(type="filepath").preprocess(ImageData(url=url))
+        assert Path(pasted).suffix == ".png" and np.array_equal(load_image(pasted), astronaut)
+        assert np.array_equal(ui.image_input(type="numpy").preprocess(ImageData(url=url)), astronaut)
+        with pytest.raises(gr.Error, match="data URL has no ','"):
+            ui.image_input(type="numpy").preprocess(ImageData(url="data:image/png;base64"))
+        path = tmp_path / "a.png"
+        path.write_bytes(buf.getvalue())
+        assert np.array_equal(ui.image_input(type="numpy", streaming=True, sources=["webcam"]).preprocess(
+            ImageData(path=str(path))), astronaut)
+        # the handlers take the path the input hands on, and still an array (tests, older callers)
+        (before, after), _, _ = ui.stylize_photo(pasted, tiny_style.name, 1.0, 1.0, "face")
+        (before2, after2), _, _ = ui.stylize_photo(astronaut, tiny_style.name, 1.0, 1.0, "face")
+        assert np.array_equal(before, before2) and np.array_equal(after, after2)
+        assert ui.stylize_live(pasted, tiny_style.name, 1.0, 1.0).shape[:2] == (ui.LIVE_MAX_SIDE,) * 2
+
+    def test_renders_as_the_image_component(self):
+        component = ui.image_input(type="filepath")
+        assert type(component) is gr.Image and component.get_block_name() == "image"
+        assert not (ROOT / "studio" / "ui.pyi").exists()  # no stub written into the source tree
 
 
 class TestArtworks:
@@ -441,6 +582,14 @@ class TestHub:
         monkeypatch.setenv("PORTRAIT_STYLES", str(other))
         status, version = ui.hub_pull("alice/tiny@v1", 3)
         assert version == 4 and "Installed" in status and (other / "tiny" / "style.json").is_file()
+
+        # the local 'tiny' (trained here, not pulled) is never replaced by a pull; the app offers *Install as*
+        monkeypatch.setenv("PORTRAIT_STYLES", str(styles_dir))
+        with pytest.raises(gr.Error, match="Install as"):
+            ui.hub_pull("alice/tiny@v1", 4)
+        status, version = ui.hub_pull("alice/tiny@v1", 4, " tiny_copy ")
+        assert version == 5 and (styles_dir / "tiny_copy" / "style.json").is_file()
+        assert (styles_dir / tiny_style.name / "style.json").is_file()
 
     def test_pull_errors_are_messages(self, hub_server, styles_dir, monkeypatch):
         monkeypatch.setenv("PORTRAIT_HUB_ENDPOINT", hub_server.endpoint)
