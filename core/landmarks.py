@@ -126,6 +126,12 @@ class FaceDetector:
         faces = _dedup(faces)
         return faces[:max_faces], len(faces) + unmeshed
 
+    def mesh_at(self, rgb: np.ndarray, box: Sequence[float], score: float = 1.0) -> Face | None:
+        """Face Mesh alone on a crop around `box` (x0, y0, x1, y1) of (H, W, 3) uint8 `rgb`, skipping the face
+        detector passes (the tracking step, ~2.5x cheaper than `find` at 640x480); None when the mesh misses."""
+        with self._lock:
+            return self._mesh_crop(rgb, np.asarray(box, dtype=np.float64), score)
+
     def close(self) -> None:
         """Release the MediaPipe graphs (they are recreated on the next call)."""
         with self._lock:
