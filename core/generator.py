@@ -209,9 +209,24 @@ def soft_palette(x: torch.Tensor, k: int, temperature: torch.Tensor, iters: int 
     c = centres(weights)
     for _ in range(iters):
         c = centres(assign(small, c))
-    flat = x.flatten(2).transpose(1, 2)  # (B,HW,3)
-    out = assign(flat, c) @ c
-    return out.transpose(1, 2).reshape(x.shape), c
+    return palette_colours(x, c, temperature), c
+
+
+def channel_softmax(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over dim 1 of (B,K,...) written out: ONNX Runtime's Softmax on a non-last axis of an image
+    transposes it twice, which cost more than the whole decoder (docs/engine.md, "Live and video")."""
+    e = torch.exp(logits - logits.amax(1, keepdim=True))
+    return e / e.sum(1, keepdim=True)
+
+
+def palette_colours(x: torch.Tensor, c: torch.Tensor, temperature: torch.Tensor) -> torch.Tensor:
+    """Each pixel of x (B,3,H,W) as its soft choice among the colours c (B,k,3) -> (B,3,H,W); the squared
+    distances are taken channel by channel in image layout (B,k,3,HW), not (B,HW,k,3) whose 3-long last axis
+    made the reduction and softmax the slowest ops of the generator."""
+    b, _, h, w = x.shape
+    diff = x.reshape(b, 1, 3, h * w) - c.unsqueeze(-1)  # (B,k,3,HW)
+    weights = channel_softmax(-(diff * diff).sum(2) / temperature)  # (B,k,HW)
+    return (c.transpose(1, 2) @ weights).reshape(x.shape)  # (B,3,k) @ (B,k,HW): a MatMul, not an Einsum
 
 
 def colour_edges(x: torch.Tensor, threshold: torch.Tensor, gain: float = 60.0) -> torch.Tensor:
@@ -323,7 +338,7 @@ class ArtHead(nn.Module):
         fine = guided_smooth(x, 2.0 * unit, self.log_eps[0].exp(), factor=2 if h >= 256 else 1)
         wide = guided_smooth(x, 12.0 * unit, self.log_eps[1].exp(), factor=4 if h >= 64 else 1)
         logits = self.smooth_logits.view(1, 3, 1, 1) + torch.cat([torch.zeros_like(maps[:, :1]), maps[:, :2]], 1)
-        mix = torch.softmax(logits, 1)
+        mix = channel_softmax(logits)
         s = mix[:, :1] * x + mix[:, 1:2] * fine + mix[:, 2:3] * wide
         edges = None
         if self.palette:
