@@ -11,7 +11,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import gradio as gr  # noqa: E402
 
 from core.package import default_styles_dir  # noqa: E402
-from studio import ui  # noqa: E402
+from studio import live, ui  # noqa: E402
 
 TITLE = "Portrait Studio"
 PITCH = ("Turn portraits into art in real time, and teach it a new style from a few dozen artworks. "
@@ -115,10 +115,24 @@ def build_demo() -> gr.Blocks:
                             files = gr.File(label="Model files", file_count="multiple", interactive=False,
                                             elem_id="style-files")
                 with gr.Accordion("📷 Live webcam: stylize the stream in real time", open=False):
-                    with gr.Row():
-                        cam = ui.image_input(label="Webcam", sources=["webcam"], streaming=True, type="numpy",
-                                             elem_id="cam")
-                        live = gr.Image(label="Stylized live (faces only)", elem_id="live", interactive=False)
+                    gr.HTML(live.HTML, js_on_load=live.JS, css_template=live.CSS, elem_id="live")
+                    live_settings = gr.Textbox(visible="hidden", elem_id="live-settings")
+                with gr.Accordion("🎬 Video file: stylize a clip (up to 1 min, 1080p)", open=False,
+                                  elem_id="video-panel"):
+                    video_session = gr.State(ui.VideoSession())
+                    with gr.Row(equal_height=False):
+                        with gr.Column(scale=5, min_width=320):
+                            video_in = gr.Video(label="Your clip (mp4, mov, webm, mkv, avi)", sources=["upload"],
+                                                include_audio=True, height=320, elem_id="video-in")
+                            with gr.Row():
+                                video_go = gr.Button("🎬 Stylize video", variant="primary", elem_id="video-go")
+                                video_cancel = gr.Button("⏹ Cancel", variant="stop", elem_id="video-cancel")
+                            video_status = gr.Markdown(ui.VIDEO_PROMPT, elem_id="video-status")
+                        with gr.Column(scale=7, min_width=360):
+                            video_out = gr.Video(label="Stylized clip", interactive=False, height=320,
+                                                 elem_id="video-out")
+                            video_download = gr.DownloadButton("⬇ Download MP4", elem_id="video-download",
+                                                               interactive=False)
 
             # ---------------------------------------------------------------- studio
             with gr.Tab("🖌️ Studio: train a style", id="studio"):
@@ -250,8 +264,13 @@ def build_demo() -> gr.Blocks:
         gallery.select(ui.select_style, [style_names], [selected, card, card_preview, files, alpha, keep, mode],
                        show_progress="hidden").then(**stylize_event)
         gr.on([photo.change, mode.input, alpha.release, strength.release, keep.release], **stylize_event)
-        cam.stream(ui.stylize_live, [cam, selected, alpha, strength, mode, keep], [live], stream_every=0.2,
-                   time_limit=120, concurrency_limit=2, concurrency_id="live", show_progress="hidden")
+        gr.on([demo.load, selected.change, alpha.change, strength.change, mode.change, keep.change],
+              live.settings_json, [selected, alpha, strength, mode, keep], [live_settings], queue=False,
+              show_progress="hidden")
+        video_go.click(ui.stylize_video_clicked, [video_in, selected, alpha, strength, mode, keep, video_session],
+                       [video_out, video_download, video_status], concurrency_id="video", concurrency_limit=1)
+        video_cancel.click(ui.cancel_video_clicked, [video_session], None, concurrency_limit=None,
+                           show_progress="hidden")
 
         # ---------------------------------------------------------------- wiring: studio
         qa_outputs = [session, qa_gallery, qa_summary, edit_pick, align_art]
@@ -295,6 +314,7 @@ def launch(demo: gr.Blocks, **kwargs):
     demo.queue(default_concurrency_limit=2, max_size=64)
     settings = dict(ui.server_options(), theme=THEME, css=CSS, footer_links=[], show_error=False, ssr_mode=False,
                     run_history=False, mcp_server=False, max_file_size="25mb",
+                    app_kwargs={"routes": live.routes()},  # the live webcam's WebSocket (studio/live.py)
                     allowed_paths=[str(default_styles_dir().resolve()), str(ui.EXAMPLES_DIR)], quiet=True)
     settings.update(kwargs)
     return demo.launch(**settings)

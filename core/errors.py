@@ -58,3 +58,11 @@ class StyleNameTakenError(StylePackageError):
 
 class OptionError(PortraitStudioError, ValueError):
     """A stylize option (alpha, strength, keep_shape, max_side, max_faces, mode) is not a number in its range."""
+
+
+class VideoError(PortraitStudioError, ValueError):
+    """A video file cannot be read (damaged, empty, not a video) or is over the length or size limit."""
+
+
+class Cancelled(PortraitStudioError, RuntimeError):
+    """A long job (such as stylizing a video) stopped because cancellation was requested; nothing was written."""

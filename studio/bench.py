@@ -50,6 +50,61 @@ def median_ms(fn, repeats: int, warmup: int = 3) -> float:
     return float(np.median(times))
 
 
+VIDEO_SIZE = (640, 480)
+VIDEO_FRAMES = 60
+
+
+def video_figures(style, repeats: int) -> dict:
+    """Per-frame ms at 640x480 for a moving face: `FrameStylizer` (tracking, One Euro) against the still-photo
+    pipeline (`stylize`, full detection) on the same frames in the same run, and their ratio (goal <= 0.5)."""
+    from core.engine import FrameStylizer, stylize
+    from core.images import load_image
+    from studio.live import moving_face_frames
+
+    frames = moving_face_frames(load_image(EXAMPLES / "astronaut.jpg"), VIDEO_SIZE, VIDEO_FRAMES)
+    clock = iter(range(10 ** 9))
+    still_ms = median_ms(lambda: stylize(frames[next(clock) % len(frames)], style, mode="face", max_side=None),
+                         max(repeats, 20))
+    stylizer = FrameStylizer(style, mode="face")
+    times, stages = [], {}
+    for i in range(3 * len(frames)):  # the first loop warms up; then every frame is timed
+        t0 = time.perf_counter()
+        result = stylizer(frames[i % len(frames)], i / 30)
+        if i >= len(frames):
+            times.append((time.perf_counter() - t0) * 1000)
+            for k, v in result.timings.items():
+                stages.setdefault(k, []).append(v)
+    video_ms = float(np.median(times))
+    tracker = stylizer.tracker
+    return {"video_640x480_ms": round(video_ms, 2), "still_640x480_ms": round(still_ms, 2),
+            "video_ratio": round(video_ms / still_ms, 3),
+            "video_stages_ms": {k: round(float(np.median(v)), 2) for k, v in stages.items()},
+            "video_tracker": {"frames": tracker.frames, "detections": tracker.detections,
+                              "tracked": tracker.tracked, "losses": tracker.losses}}
+
+
+WHOLE_IMAGE_GOAL = 1.5  # whole-image ("full") mode at most this many times face mode on the same photo
+
+
+def whole_image_figures(photo: np.ndarray, style, repeats: int) -> dict:
+    """Median ms of `stylize` in face mode and in whole-image mode on the same photo, interleaved in the same run
+    (load from elsewhere falls on both alike), and full / face, the whole-image ratio (goal <= WHOLE_IMAGE_GOAL)."""
+    from core.engine import stylize
+
+    modes = ("face", "full")
+    times = {mode: [] for mode in modes}
+    for mode in modes:
+        stylize(photo, style, mode=mode)  # warm-up
+    for _ in range(repeats):
+        for mode in modes:
+            t0 = time.perf_counter()
+            stylize(photo, style, mode=mode)
+            times[mode].append((time.perf_counter() - t0) * 1000)
+    face, full = (float(np.median(times[mode])) for mode in modes)
+    return {"whole_image_face_ms": round(face, 2), "whole_image_full_ms": round(full, 2),
+            "whole_image_ratio": round(full / face, 3)}
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident set (VmHWM). Unlike getrusage's ru_maxrss it is not inherited from the
     parent across fork and exec, so a light child of a heavy parent reports its own peak."""
@@ -87,6 +142,8 @@ def run_child(args) -> int:
         "resolution": r, "generator_median_ms": round(generator_ms, 2),
         "pipeline_median_ms_1024": round(pipeline_ms, 2), "pipeline_faces": len(first.faces),
         "pipeline_stages_ms": {k: round(v, 2) for k, v in first.timings.items()},
+        **video_figures(style, args.repeats),
+        **whole_image_figures(photo, style, args.repeats),
         "inference_peak_rss_mb": round(peak_rss_mb(), 1),
         "torch_imported": "torch" in sys.modules}))
     return 0
@@ -137,6 +194,11 @@ def run_bench(args) -> int:
           f"pipeline 1024x1024: {result['pipeline_median_ms_1024']} ms | peak RSS "
           f"{result['inference_peak_rss_mb']} MB | {stats['parameters'] / 1e6:.3f} M params, "
           f"{stats['macs'] / 1e9:.2f} GMACs", file=sys.stderr)
+    print(f"video 640x480 with tracking: {result['video_640x480_ms']} ms per frame, still pipeline "
+          f"{result['still_640x480_ms']} ms: ratio {result['video_ratio']} (goal <= 0.5)", file=sys.stderr)
+    print(f"whole image 1024x1024: full mode {result['whole_image_full_ms']} ms, face mode "
+          f"{result['whole_image_face_ms']} ms: ratio {result['whole_image_ratio']} (goal <= {WHOLE_IMAGE_GOAL})",
+          file=sys.stderr)
     print(json.dumps(result))
     return 0
 

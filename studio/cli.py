@@ -26,7 +26,7 @@ COMMAND_MODULES = [
 COMMANDS: dict[str, tuple[str, str]] = {
     "align": ("studio.commands", "preview the landmark TPS alignment of a photo and an artwork"),
     "template": ("studio.commands", "mean landmark geometry of a folder of artworks"),
-    "stylize": ("studio.commands", "stylize photos with a style package"),
+    "stylize": ("studio.commands", "stylize photos and video files with a style package"),
     "bench": ("studio.commands", "speed and memory benchmark (prints one JSON line last)"),
     "push": ("studio.hub", "publish a style package to the Hugging Face Hub"),
     "pull": ("studio.hub", "download and install a style from the Hub"),
@@ -41,7 +41,7 @@ Portrait Studio: real-time portrait stylization with landmark-driven thin-plate-
 Typical session:
   python -m studio align photo.jpg artwork.png --out preview.png   # check the TPS alignment
   python -m studio train --styles my_art/ --photos photos/ --out styles/my_style
-  python -m studio stylize selfie.jpg --style my_style --out out/
+  python -m studio stylize selfie.jpg clip.mp4 --style my_style --out out/
   python -m studio push styles/my_style --repo you/my_style
 """
 

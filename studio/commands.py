@@ -32,9 +32,12 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, default=256)
     p.set_defaults(func=cmd_template)
 
-    p = sub.add_parser("stylize", help="stylize photos with a style package",
-                       description="Stylize image files or folders; results are written to --out with the same names.")
-    p.add_argument("inputs", nargs="+", help="image files or folders")
+    p = sub.add_parser("stylize", help="stylize photos and video files with a style package",
+                       description="Stylize image files, video files (mp4, mov, webm, mkv, avi) or folders of them; "
+                                   "results are written to --out with the same names: images as PNG, videos as "
+                                   "H.264 mp4 with their audio (clip.mov -> OUT/clip.mp4). Ctrl-C stops a video "
+                                   "cleanly: no partial file is left.")
+    p.add_argument("inputs", nargs="+", help="image or video files, or folders")
     p.add_argument("--style", required=True, help="style name (in styles/) or package folder")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--mode", choices=STYLIZE_MODES,
@@ -44,7 +47,10 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strength", type=float, default=1.0, help="style strength, 0..1 (blend with the original)")
     p.add_argument("--keep-shape", type=float, help="0: faces take the style's template shape; 1: they keep their "
                    "own shape plus the style's average change (default: the style's keep_shape)")
-    p.add_argument("--max-side", type=int, default=2048, help="downscale larger inputs (0 keeps the size)")
+    p.add_argument("--max-side", type=int, default=2048,
+                   help="downscale larger images (0 keeps the size); videos keep their size (up to 4K)")
+    p.add_argument("--no-smoothing", action="store_true",
+                   help="videos: raw tracked landmarks without One Euro smoothing (to compare the flicker)")
     p.add_argument("--backend", choices=["onnx", "torch"], default="onnx")
     p.add_argument("--variant", choices=["fp32", "fp16", "int8"], default="fp32")
     p.set_defaults(func=cmd_stylize)
@@ -85,13 +91,16 @@ def image_files(inputs: list[str]) -> list[Path]:
 
 
 def split_inputs(inputs: list[str]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """(image files, [(skipped file, why)]): folders expand to their files with a supported suffix (sorted), the
-    others are reported as skipped; files given by name are kept whatever their suffix."""
+    """(image and video files, [(skipped file, why)]): folders expand to their files with a supported image or
+    video suffix (sorted), the others are reported as skipped; files given by name are kept whatever their suffix
+    (a video suffix makes them videos, anything else images)."""
+    from studio.video import VIDEO_SUFFIXES
+
     files, skipped = [], []
     for item in map(Path, inputs):
         if item.is_dir():
             for p in sorted(item.iterdir()):
-                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
+                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES:
                     files.append(p)
                 elif p.is_file():
                     skipped.append((p, f"unsupported suffix {p.suffix or '(none)'!r}"))
@@ -103,6 +112,7 @@ def split_inputs(inputs: list[str]) -> tuple[list[Path], list[tuple[Path, str]]]
 
 
 SUPPORTED = ", ".join(sorted(IMAGE_SUFFIXES))
+SUPPORTED_VIDEO = ".avi, .m4v, .mkv, .mov, .mp4, .webm"  # studio.video.VIDEO_SUFFIXES (not imported: no PyAV here)
 
 
 def stylize_options(args) -> dict:
@@ -161,14 +171,19 @@ def cmd_stylize(args) -> int:
     for f, why in skipped:
         print(f"skipped {f}: {why}", file=sys.stderr)
     if not files:
-        print(f"error: no image to stylize in {', '.join(args.inputs)}"
+        print(f"error: no image or video to stylize in {', '.join(args.inputs)}"
               + (f" ({len(skipped)} file(s) skipped)" if skipped else "")
-              + f"; give image files or folders holding {SUPPORTED} files", file=sys.stderr)
+              + f"; give image or video files or folders holding {SUPPORTED} or {SUPPORTED_VIDEO} files",
+              file=sys.stderr)
         return 1
+    from studio.video import VIDEO_SUFFIXES
+
+    videos = [f for f in files if f.suffix.lower() in VIDEO_SUFFIXES]
+    images = [f for f in files if f.suffix.lower() not in VIDEO_SUFFIXES]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     failed = 0
-    progress = _progress(files, "stylizing")
+    progress = _progress(images, "stylizing")
     for f in progress:
         try:
             result = stylize(f, style, mode=args.mode, backend=args.backend, variant=args.variant, **options)
@@ -179,10 +194,72 @@ def cmd_stylize(args) -> int:
         save_image(out / (f.stem + ".png"), result.image)
         if len(files) == 1 or result.message:
             print(f"{f.name}: {result.summary}", file=sys.stderr)
+    images_failed = failed
+    for f in videos:
+        code = _stylize_video_file(f, out / (f.stem + ".mp4"), style, args, options)
+        if code == 130:
+            return 130
+        failed += code
     notes = [f"{failed} failed"] if failed else []
     notes += [f"{len(skipped)} skipped"] if skipped else []
-    print(f"wrote {len(files) - failed} image(s) to {out}" + (f"; {', '.join(notes)}" if notes else ""))
+    wrote = f"wrote {len(images) - images_failed} image(s)"
+    if videos:
+        wrote += f" and {len(videos) - (failed - images_failed)} video(s)"
+    print(f"{wrote} to {out}" + (f"; {', '.join(notes)}" if notes else ""))
     return 1 if failed == len(files) else 0
+
+
+def _stylize_video_file(src: Path, dst: Path, style, args, options: dict) -> int:
+    """One clip of `stylize` with a progress bar (frames, fps, ETA): 0 written, 1 failed (the reason printed),
+    130 interrupted by Ctrl-C (the partial output removed)."""
+    from core.errors import VideoError
+    from studio.video import stylize_video
+
+    bar = _VideoBar(src.name)
+    try:
+        result = stylize_video(src, dst, style, mode=args.mode, alpha=options["alpha"], strength=options["strength"],
+                               keep_shape=options["keep_shape"], smoothing=not args.no_smoothing, progress=bar,
+                               backend=args.backend, variant=args.variant)
+    except (VideoError, FileNotFoundError) as exc:
+        bar.close()
+        print(f"skipped {src}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"\ninterrupted: {src.name} was not written (no partial file left in {dst.parent})", file=sys.stderr)
+        return 130
+    bar.close()
+    print(f"{src.name} -> {dst}: {result.summary}", file=sys.stderr)
+    return 0
+
+
+class _VideoBar:
+    """`progress` for studio.video.stylize_video: a tqdm bar in frames with the rate (frames/s) and ETA, reset when
+    a clip without a face starts its whole-image pass; nothing when tqdm is missing."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.bar, self.stage = name, None, None
+
+    def __call__(self, p) -> None:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=p.total, desc=self.name, unit="frame", dynamic_ncols=True)
+            self.stage = p.stage
+        if p.stage != self.stage:
+            self.stage = p.stage
+            self.bar.reset(total=p.total)
+            self.bar.set_description(f"{self.name} ({p.stage})")
+        if p.total > self.bar.total:
+            self.bar.total = p.total
+        self.bar.update(p.done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _progress(items, desc):

@@ -1,5 +1,5 @@
 """UI-side logic of the Gradio app (app.py holds only layout and event wiring): the style catalogue, stylize and
-webcam handlers, landmark QA and the manual landmark editor, alignment previews, the single-slot training job
+photo handlers, landmark QA and the manual landmark editor, alignment previews, the single-slot training job
 manager, Hub handlers and formatting. Handlers turn PortraitStudioError into gr.Error carrying its message, so no
 traceback ever reaches a user."""
 
@@ -38,7 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES_DIR = ROOT / "examples"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 MAX_SIDE = 1280  # stylize: larger photos are downscaled first (before and after stay the same size)
-LIVE_MAX_SIDE = 480  # webcam frames
 MAX_ARTWORKS = 100
 MIN_ARTWORKS = 10
 EDITOR_SIDE = 640  # the landmark editor shows artworks at most this large
@@ -492,24 +491,92 @@ def stylize_photo(image: str | Path | np.ndarray | None, style_name: str | None,
     return (rgb, result.image), facts, gr.update(value=save_png(result.image, style.name), interactive=True)
 
 
-def stylize_live(frame: np.ndarray | str | Path | None, style_name: str | None, alpha: float, strength: float,
-                 mode: str | None = None, keep_shape: float | None = None):
-    """One webcam frame (an RGB array, or a file path) through the ONNX path; the frame comes back unchanged on any
-    problem (nothing when it cannot be decoded), so the stream never stops with an error dialog."""
-    from core.engine import stylize
 
-    if frame is None:
-        return None
+# --------------------------------------------------------------------------- stylize: video files
+
+VIDEO_MAX_SECONDS = 60.0  # the app takes clips up to a minute ...
+VIDEO_MAX_PIXELS = 1920 * 1080  # ... and 1080p (either orientation)
+VIDEO_MAX_SIDE = 1920
+VIDEO_LIMIT_NOTE = ("the app takes clips up to 1 min and 1080p; the command line `python -m studio stylize clip.mp4 "
+                    "--style NAME --out DIR` takes up to 10 min and 4K")
+VIDEO_PROMPT = ("Upload a clip (mp4, mov, webm, mkv or avi; up to 1 min, 1080p). It is stylized with the style, mode "
+                "and sliders chosen above; faces are tracked and smoothed from frame to frame, and the sound is kept.")
+
+
+class VideoSession:
+    """One browser session's video job: the Cancel button sets `cancel`, the running job checks it between frames.
+    A fresh one per session (gr.State deep-copies its initial value; an Event cannot be copied)."""
+
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+
+    def __deepcopy__(self, memo) -> "VideoSession":
+        return VideoSession()
+
+
+def video_facts(result, style: StylePackage, alpha: float | None, strength: float, keep_shape: float | None) -> str:
+    """Markdown facts of a stylized clip: frames, size, fps, audio, faces, time, settings and the note."""
+    w, h = result.size
+    alpha = style.config.alpha_default if alpha is None else alpha
+    keep_shape = style.config.keep_shape if keep_shape is None else keep_shape
+    lines = [f"**{result.frames} frames** · {w}×{h} px · {float(result.fps):.3g} fps · audio {result.audio} · "
+             f"faces in {result.frames_with_faces}/{result.frames} frames · **{format_duration(result.seconds)}** "
+             f"({result.throughput:.1f} frames/s)",
+             f"Style **{style.config.display_name}** · {dict((v, k) for k, v in MODES)[result.mode].lower()} · "
+             f"geometry {alpha:.2f} · own shape {keep_shape:.2f} · style strength {strength:.2f}"]
+    if result.message:
+        lines.append(f"ℹ️ {result.message}")
+    return "  \n".join(lines)
+
+
+@user_errors
+def stylize_video_clicked(video: str | Path | None, style_name: str | None, alpha: float, strength: float,
+                          mode: str | None, keep_shape: float | None = None, session: VideoSession | None = None,
+                          progress=gr.Progress()):
+    """The "Stylize video" button: the uploaded clip (a file path) through studio.video.stylize_video with the
+    tab's style and settings, progress (frame, fps, ETA) on the outputs, stopped by `cancel_video_clicked`.
+    Outputs: result player (the mp4), download button, status markdown. Clips over VIDEO_MAX_SECONDS or 1080p,
+    and damaged, empty or non-video files are refused with a message naming the file."""
+    from core.errors import Cancelled, VideoError
+    from studio.video import stylize_video
+
+    if video is None or (isinstance(video, str) and not video):
+        return None, gr.update(value=None, interactive=False), VIDEO_PROMPT
+    alpha = check_alpha(alpha, "Geometry strength")  # the sliders can be bypassed through the API
+    strength = check_strength(strength, "Style strength")
+    keep_shape = check_keep_shape(keep_shape, "Keep own face shape")
+    mode = check_mode(mode or None)
+    style = require_style(style_name)
+    session = session if session is not None else VideoSession()
+    session.cancel.clear()
+    folder = work_dir() / "videos"
+    folder.mkdir(exist_ok=True)
+    prune_old_files(folder)
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(video).stem).strip("_")[:40] or "clip"
+    dst = folder / f"{stem}-{style.name}-{uuid.uuid4().hex[:8]}.mp4"
+
+    def report(p) -> None:
+        progress((p.done, p.total), desc=p.text)
+
     try:
-        alpha = check_alpha(alpha, "Geometry strength")  # the sliders can be bypassed through the API
-        strength = check_strength(strength, "Style strength")
-        keep_shape = check_keep_shape(keep_shape, "Keep own face shape")
-        mode = check_mode(mode or None)
-        style = require_style(style_name)
-        return stylize(fit_side(load_upload(frame), LIVE_MAX_SIDE), style, alpha=alpha, strength=strength,
-                       mode=mode or None, max_side=None, max_faces=2, keep_shape=keep_shape).image
-    except PortraitStudioError:
-        return frame if isinstance(frame, np.ndarray) else None
+        result = stylize_video(video, dst, style, mode=mode, alpha=alpha, strength=strength, keep_shape=keep_shape,
+                               progress=report, cancel=session.cancel, max_seconds=VIDEO_MAX_SECONDS,
+                               max_pixels=VIDEO_MAX_PIXELS, max_side=VIDEO_MAX_SIDE, limit_note=VIDEO_LIMIT_NOTE)
+    except Cancelled:
+        gr.Info("Video cancelled: nothing was written")
+        return None, gr.update(value=None, interactive=False), "Cancelled: nothing was written."
+    except (VideoError, FileNotFoundError) as exc:
+        raise gr.Error(upload_message(exc, video), print_exception=False) from None
+    return (str(result.path), gr.update(value=str(result.path), interactive=True),
+            video_facts(result, style, alpha, strength, keep_shape))
+
+
+@user_errors
+def cancel_video_clicked(session: VideoSession | None):
+    """The video Cancel button: the running clip stops after its current frame (and writes nothing)."""
+    if session is not None:
+        session.cancel.set()
+    gr.Info("Cancelling the video: it stops after the current frame")
 
 
 # --------------------------------------------------------------------------- studio: artworks and QA

@@ -419,32 +419,45 @@ class TestHub:
 
 
 class TestLiveWebcam:
-    def test_stream_stylizes_the_face(self, browser, server, tmp_path):
-        """Chromium's fake camera plays a face video; the streamed output has the face restyled."""
-        import cv2
-        from PIL import Image
-        photo = cv2.resize(np.asarray(Image.open(EXAMPLES / "astronaut.jpg").convert("RGB")), (320, 320))
-        frame = np.ascontiguousarray(photo[40:280])
+    def test_live_view_runs(self, browser, server, tmp_path):
+        """Chromium's fake camera plays a 640x480 face clip with small motions; over 10 s the stylized view keeps
+        receiving frames, they change, and the face is restyled. FPS and latency are printed, not asserted
+        (scripts/live_report.py is the measurement)."""
+        from core.images import load_image
+        from studio import live
+
+        frames = live.moving_face_frames(load_image(EXAMPLES / "astronaut.jpg"), (640, 480), frames=30)
         video = tmp_path / "face.y4m"
-        planes = cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420).tobytes()
-        video.write_bytes(b"YUV4MPEG2 W320 H240 F10:1 Ip A1:1 C420jpeg\n" + b"".join(
-            b"FRAME\n" + planes for _ in range(10)))
+        live.write_y4m(video, frames, fps=30)
         args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                 f"--use-file-for-fake-video-capture={video}"]
         camera_browser = browser.browser_type.launch(executable_path=str(CHROMIUM), args=args)
+        grab = "() => document.querySelector('#live-out').toDataURL('image/png')"
         try:
             page = camera_browser.new_context(viewport={"width": 1360, "height": 900},
                                               permissions=["camera"]).new_page()
             page.set_default_timeout(TIMEOUT_MS)
             page.goto(server["url"])
+            page.locator("#style-gallery button.thumbnail-item").first.wait_for()
             page.get_by_text("Live webcam: stylize").click()
-            page.get_by_text("Click to Access Webcam").click()
-            page.locator("#cam button:has-text('Record')").click()
-            page.locator("#live img").wait_for()
-            out = fetch_image(page.locator("#live img").get_attribute("src"))
+            page.locator("#live-start").click()
+            page.wait_for_function("() => window.psLive().shown >= 3")
+            first, shot_a = page.evaluate("window.psLive()"), page.evaluate(grab)
+            page.wait_for_timeout(10_000)
+            last, shot_b = page.evaluate("window.psLive()"), page.evaluate(grab)
+            stats = page.locator("#live-stats").inner_text()
+            page.locator("#live-stop").click()
+            page.wait_for_function("() => !window.psLive().running")
         finally:
             camera_browser.close()
-        # the webcam view is mirrored; either way the face region no longer matches the camera frame
-        diffs = [np.abs(cv2.resize(ref, out.shape[1::-1]).astype(int) - out.astype(int)).mean()
-                 for ref in (frame, frame[:, ::-1])]
-        assert out.shape == frame.shape and min(diffs) > 4, diffs
+        print(f"live view in the test: {(last['shown'] - first['shown']) / 10:.1f} FPS; page says: {stats}")
+        assert last["shown"] - first["shown"] >= 10 and last["lastStamp"] > first["lastStamp"]
+        assert shot_a != shot_b  # the view changes with the camera
+        out = fetch_image(shot_b)
+        assert out.shape == (480, 640, 3)
+        # the stylized frame differs from every camera frame in the face region (the demo style recolours it)
+        from core.landmarks import find_faces
+
+        x0, y0, x1, y1 = (int(v) for v in find_faces(frames[0])[0][0].box)
+        face = (slice(max(y0, 0), y1), slice(max(x0, 0), x1))
+        assert min(np.abs(f[face].astype(int) - out[face]).mean() for f in frames) > 8

@@ -81,13 +81,13 @@ class TestRobustStylize:
         src = tmp_path / "in"
         src.mkdir()
         (src / "notes.txt").write_text("hello")
-        (src / "clip.mov").write_bytes(b"\0")
+        (src / "layers.psd").write_bytes(b"\0")  # (a broken .mov is a video now: tests/test_video.py)
         code = main(["stylize", str(src), "--style", str(tiny_style.path), "--out", str(tmp_path / "o")])
         out, err = capsys.readouterr()
         assert code == 1 and "wrote 0" not in out
         assert f"skipped {src / 'notes.txt'}: unsupported suffix '.txt'" in err
-        assert f"skipped {src / 'clip.mov'}: unsupported suffix '.mov'" in err
-        assert "no image to stylize" in err and "2 file(s) skipped" in err and ".jpg" in err
+        assert f"skipped {src / 'layers.psd'}: unsupported suffix '.psd'" in err
+        assert "no image or video to stylize" in err and "2 file(s) skipped" in err and ".jpg" in err and ".mp4" in err
 
     def test_skipped_files_beside_images(self, astronaut, tiny_style, tmp_path, capsys):
         src = tmp_path / "in"

@@ -223,10 +223,9 @@ class TestStylize:
         (float("nan"), 1.0, 0.0, "Geometry strength"), (1e9, 1.0, 0.0, "Geometry strength"),
         (1.0, -0.5, 0.0, "Style strength"), (1.0, 1.0, float("inf"), "Keep own face shape")])
     def test_numbers_sent_past_the_sliders(self, styles_dir, tiny_style, astronaut, alpha, strength, keep, label):
-        """The API can send what the sliders cannot: refused with the slider's name, and the live path skips it."""
+        """The API can send what the sliders cannot: refused with the slider's name (live: tests/test_live.py)."""
         with pytest.raises(gr.Error, match=label):
             ui.stylize_photo(astronaut, tiny_style.name, alpha, strength, "face", keep)
-        assert ui.stylize_live(astronaut, tiny_style.name, alpha, strength, None, keep) is astronaut
 
     def test_no_image_is_a_prompt(self, styles_dir):
         pair, facts, download = ui.stylize_photo(None, None, 1.0, 1.0, "face")
@@ -236,15 +235,6 @@ class TestStylize:
         with pytest.raises(gr.Error, match="no style is installed"):
             ui.stylize_photo(astronaut, None, 1.0, 1.0, "face")
 
-    def test_live_frame_without_style_comes_back(self, empty_styles, astronaut):
-        assert ui.stylize_live(astronaut, None, 1.0, 1.0) is astronaut
-        assert ui.stylize_live(None, None, 1.0, 1.0) is None
-
-    def test_live_frame(self, styles_dir, tiny_style, astronaut):
-        out = ui.stylize_live(astronaut, tiny_style.name, 1.0, 1.0)
-        assert out.shape[:2] == (ui.LIVE_MAX_SIDE, ui.LIVE_MAX_SIDE)
-        whole = ui.stylize_live(astronaut, tiny_style.name, 1.0, 1.0, "full")
-        assert np.abs(whole[-20:].astype(int) - out[-20:]).mean() > 10  # the mode reaches the background
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -320,9 +310,6 @@ class TestBrokenUploads:
             ui.image_input(type="numpy").preprocess(ImageData(path=str(bad_upload)))
         assert exc.value.message == project_message(bad_upload)
 
-    def test_live_frame_from_a_broken_file_is_dropped(self, styles_dir, tiny_style, bad_upload):
-        assert ui.stylize_live(str(bad_upload), tiny_style.name, 1.0, 1.0) is None
-
     def test_artwork_upload_skips_it_with_the_project_message(self, bad_upload):
         session, notes = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg"), str(bad_upload)])
         assert session.files() == ["portrait_1.jpg"]
@@ -356,7 +343,6 @@ class TestImageInput:
         (before, after), _, _ = ui.stylize_photo(pasted, tiny_style.name, 1.0, 1.0, "face")
         (before2, after2), _, _ = ui.stylize_photo(astronaut, tiny_style.name, 1.0, 1.0, "face")
         assert np.array_equal(before, before2) and np.array_equal(after, after2)
-        assert ui.stylize_live(pasted, tiny_style.name, 1.0, 1.0).shape[:2] == (ui.LIVE_MAX_SIDE,) * 2
 
     def test_renders_as_the_image_component(self):
         component = ui.image_input(type="filepath")
