@@ -66,3 +66,11 @@ class VideoError(PortraitStudioError, ValueError):
 
 class Cancelled(PortraitStudioError, RuntimeError):
     """A long job (such as stylizing a video) stopped because cancellation was requested; nothing was written."""
+
+
+class ConfigError(PortraitStudioError, ValueError):
+    """A training setting is invalid or unknown."""
+
+
+class ResumeError(PortraitStudioError, ValueError):
+    """A run folder cannot be resumed (no checkpoint, or different settings) or would be overwritten."""

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from core import topology
+from core.config import CARD_TAGS, PROJECT_TAG
 from core.errors import StylePackageError
 from core.generator import Generator, GeneratorConfig
 from core.package import (CARD_FILE, CONFIG_FILE, MOBILE_FILE, ONNX_FILES, ONNX_INPUTS, ONNX_OUTPUT, PREVIEW_FILE,
@@ -26,8 +27,6 @@ PARITY_TOL = 1e-3  # mean abs error of the fp32 graph vs torch, output in [-1, 1
 PARITY_MAX = 2 / 255  # and for 99.9% of the values: under one 8-bit level, which is all the engine keeps. A
 # quantizing head (soft palette, edge masks) turns float noise at a colour boundary into up to ~1e-2 at a few
 # dozen of 400k values (docs/training.md); a wrong graph is off everywhere
-PROJECT_TAG = "portrait-studio"
-CARD_TAGS = ["portrait-stylization", "thin-plate-spline", "onnx", "image-to-image", PROJECT_TAG]
 
 
 class OnnxStyleModel(nn.Module):

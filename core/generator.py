@@ -6,60 +6,14 @@ painting over it. Every op is a conv, a matmul or grid_sample, so it exports to 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from core import topology
+from core.config import HEADS, GeneratorConfig  # noqa: F401 - HEADS re-exported (core.generator.HEADS)
 from core.tps import TemplateTPS, border_anchors, identity_grid
-
-
-@dataclass
-class GeneratorConfig:
-    """Width and depth of the generator; the defaults meet the 25 ms / 512x512 CPU target."""
-
-    channels: int = 16  # at 1/2 resolution; 2x at 1/4, 4x at 1/8
-    blocks: int = 4  # residual blocks at 1/8 resolution
-    global_warp: bool = True
-    local_warp: bool = True
-    tps_reg: float = 1e-3  # smoothing of the feature-space TPS (normalized units)
-    skip_bottleneck: int = 4  # 1x1-squeeze the 1/2 skip to this many channels (2x that at 1/4) before the local
-    # warp: grid_sample is memory-bound and was 14 of 25 ms at 512 px under ONNX Runtime; 0 keeps full width
-    head: str = "rgb"  # "rgb": the decoder's image as is (every package written before the head existed);
-    # "art": the learned painting head (`ArtHead`) after the decoder (docs/training.md)
-    pixel_skip: bool = False  # the decoder adds a residual to the photo resampled at full resolution through the
-    # same TPS warp, so it starts as an exact, sharp warp (False: it paints every pixel itself, older packages)
-    palette: int = 0  # art head only: >0 flattens into that many colours found per image by soft k-means, with
-    # outlines where the colours change (White-box's structure prior); 0: the value staircase (older packages)
-    anchors: int = 0  # fixed points per side on the crop's border in the template warps, so a shape change stays
-    # local instead of moving the whole crop (0: unanchored, older packages)
-    strokes: bool = False  # art head only: brush strokes (smoothing along the edges' flow) with bristle streaks
-    # and impasto relief, all amounts learned (False: older packages)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "GeneratorConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ValueError(f"unknown generator config keys {sorted(unknown)}; expected a subset of {sorted(names)}")
-        # packages written before a key existed have full skips and no painting head
-        config = cls(**{"skip_bottleneck": 0, "head": "rgb", "pixel_skip": False, "palette": 0, "strokes": False,
-                         "anchors": 0, **data})
-        if config.head not in HEADS:
-            raise ValueError(f"unknown generator head {config.head!r}; expected one of {HEADS}")
-        if not 0 <= int(config.anchors) <= 64:
-            raise ValueError(f"generator anchors must be 0 (off) to 64 per side, got {config.anchors}")
-        if not 0 <= int(config.palette) <= 32:
-            raise ValueError(f"generator palette must be 0 (off) to 32 colours, got {config.palette}")
-        return config
-
-
-HEADS = ("art", "rgb")
 
 
 def default_template() -> torch.Tensor:

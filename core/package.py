@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from core import __version__, topology
+from core.config import MODEL_FIELDS, NAME_RE
 from core.errors import StyleNotFoundError, StylePackageError
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,6 @@ CARD_FILE = "README.md"
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE, *ONNX_FILES.values(), MOBILE_FILE, PREVIEW_FILE, CARD_FILE)
 ALLOWED_SUFFIXES = {".json", ".safetensors", ".onnx", ".ort", ".png", ".jpg", ".jpeg", ".md"}
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz"}
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 ONNX_INPUTS = ("image", "landmarks", "alpha")
 ONNX_OUTPUT = "stylized"
 STYLIZE_MODES = ("face", "full")  # faces only, or the whole picture with the faces on top
@@ -63,11 +63,6 @@ MIN_TEMPLATE_GAP = 1e-3  # between any two template points (duplicates make the 
 MAX_TPS_CONDITION = 1e10  # condition number of the template's TPS system; face templates are near 2e4
 TRAINING_COUNTS = ("steps", "artworks", "photos")  # training facts the app shows: non-negative integers
 ONNX_METRICS = ("bytes", "max_abs_error", "mean_abs_error", "p999_abs_error", "median_ms_cpu_2threads")
-# core.generator.GeneratorConfig's keys and what each may hold (not imported from there: it loads torch)
-MODEL_FIELDS = {"channels": ("int", 1, 512), "blocks": ("int", 0, 64), "global_warp": ("bool",),
-                "local_warp": ("bool",), "tps_reg": ("number", 0, 1), "skip_bottleneck": ("int", 0, 512),
-                "head": ("choice", ("art", "rgb")), "pixel_skip": ("bool",), "palette": ("int", 0, 32),
-                "anchors": ("int", 0, 64), "strokes": ("bool",)}
 MOBILE_FORMAT = "portrait-studio-mobile"
 MOBILE_KEYS = ("format", "format_version", "style", "version", "files", "inputs", "outputs", "landmark_indices",
                "alignment")

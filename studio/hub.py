@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from core import __version__
+from core.config import CARD_TAGS, PROJECT_TAG
 from core.errors import (HubError, PortraitStudioError, StyleNameTakenError, StyleNotFoundError, StylePackageError,
                          UnsafeFileError)
 from core.package import (ALLOWED_SUFFIXES, CARD_FILE, CONFIG_FILE, MOBILE_FILE, NAME_RE, ONNX_FILES,
@@ -37,8 +38,6 @@ from core.package import (ALLOWED_SUFFIXES, CARD_FILE, CONFIG_FILE, MOBILE_FILE,
 logger = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-PROJECT_TAG = "portrait-studio"  # = core.export.PROJECT_TAG (not imported from there: core.export loads torch)
-CARD_TAGS = ("portrait-stylization", "thin-plate-spline", "onnx", "image-to-image", PROJECT_TAG)
 ORT_FILE = "model.ort"
 IGNORED_REMOTE_FILES = {".gitattributes"}  # every Hub repo has one; never downloaded
 MAX_FILES = 32

@@ -22,6 +22,7 @@ from torch import nn
 
 from core.generator import guided_smooth
 from core.tps import warp_image
+from studio.config import STYLE_REPRESENTATIONS
 from studio.data import apply_warp
 
 log = logging.getLogger(__name__)
@@ -399,9 +400,6 @@ def style_swd_loss(feats: dict[str, torch.Tensor], targets: dict[str, torch.Tens
         total = total + sliced_wasserstein(feature_samples(f, count, generator).float(), real, d) / (
             real.pow(2).mean() + 1e-6)
     return total
-
-
-STYLE_REPRESENTATIONS = ("rgb", "surface", "gray")
 
 
 def style_representation(x: torch.Tensor, kind: str) -> torch.Tensor:

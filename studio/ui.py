@@ -30,6 +30,7 @@ from core.images import load_image, save_image
 from core.options import check_alpha, check_keep_shape, check_mode, check_strength
 from core.package import MOBILE_FILE, NAME_RE, ONNX_FILES, StylePackage, default_styles_dir, scan_styles
 from core.topology import LANDMARK_KEYPOINTS
+from studio.config import preset_defaults as train_preset_defaults
 from studio.progress import QueueCallback, TrainCallback, TrainSnapshot
 
 logger = logging.getLogger(__name__)
@@ -1072,7 +1073,7 @@ class JobManager:
 JOBS = JobManager()
 
 
-PRESET_DEFAULTS = {"quick": (600, 128), "full": (20000, 256)}  # (steps, size) of TrainConfig.preset, without torch
+PRESET_DEFAULTS = {name: train_preset_defaults(name) for name in ("quick", "full")}  # (steps, size) the page offers
 
 
 def preset_defaults(preset: str) -> tuple[int, int]:
