@@ -6,7 +6,9 @@ import torch
 
 from core.export import OnnxStyleModel, example_inputs, export_onnx, mobile_spec, render_card, to_fp16, to_int8
 from core.generator import Generator, GeneratorConfig
-from core.package import ONNX_INPUTS, StyleConfig
+from core import topology
+from core.alignment import alignment_matrix
+from core.package import ONNX_INPUTS, StyleConfig, mobile_problem
 
 
 def run(path, feeds):
@@ -58,7 +60,33 @@ class TestMobileSpec:
         spec = mobile_spec(StyleConfig(name="x", resolution=256, template=[[0, 0]] * 73))
         assert list(spec["inputs"]) == list(ONNX_INPUTS)
         assert spec["inputs"]["image"]["shape"] == ["batch", 3, 256, 256]
-        assert len(spec["landmark_indices"]) == 73
+        assert spec["landmark_indices"] == list(topology.CANONICAL_INDICES)
+        assert mobile_problem(spec, StyleConfig(name="x", resolution=256, template=[[0, 0]] * 73)) is None
+        assert "resolution 128" in mobile_problem(spec, StyleConfig(name="x", resolution=128, template=[[0, 0]] * 73))
+
+    def test_documented_alignment_recipe_is_the_engines(self):
+        """A phone app follows the spec's words; carried out literally they must give core.alignment's crop."""
+        spec = mobile_spec(StyleConfig(name="x", resolution=256, template=[[0, 0]] * 73))
+        a = spec["alignment"]
+        rng = np.random.default_rng(3)
+        mesh = rng.uniform(100, 400, (topology.NUM_MESH_POINTS, 2))
+        mesh[a["right_eye_indices"]] = rng.normal((200, 220), 6, (len(a["right_eye_indices"]), 2))
+        mesh[a["left_eye_indices"]] = rng.normal((290, 205), 6, (len(a["left_eye_indices"]), 2))
+        mesh[a["mouth_corner_indices"]] = [(225, 330), (285, 322)]
+        rot90 = lambda v: np.array([-v[1], v[0]])
+        e0, e1 = mesh[a["right_eye_indices"]].mean(0), mesh[a["left_eye_indices"]].mean(0)
+        eye_avg, eye_to_eye = (e0 + e1) / 2, e1 - e0
+        eye_to_mouth = mesh[a["mouth_corner_indices"]].mean(0) - eye_avg
+        x = eye_to_eye - rot90(eye_to_mouth)
+        x = x / np.linalg.norm(x) * max(2.0 * np.linalg.norm(eye_to_eye), 1.8 * np.linalg.norm(eye_to_mouth)) \
+            * a["margin"]
+        y = rot90(x)
+        c = eye_avg + 0.1 * eye_to_mouth
+        quad = np.array([c - x - y, c - x + y, c + x + y, c + x - y])
+        s = a["size"]
+        corners = np.array([[0, 0], [0, s], [s, s], [s, 0]], float)
+        m = alignment_matrix(mesh, s, a["margin"])
+        np.testing.assert_allclose(quad @ m[:, :2].T + m[:, 2], corners, atol=1e-6)
         assert spec["mode"]["default"] == "face"
         assert spec["keep_shape"]["default"] == 0 and len(spec["keep_shape"]["photo_template"]) == 73
 
