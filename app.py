@@ -204,8 +204,7 @@ def build_demo() -> gr.Blocks:
                         progress = gr.HTML(ui.progress_html(0, 1, "No training job yet.", "idle"),
                                            elem_id="train-progress")
                         train_status = gr.Markdown(elem_id="train-status")
-                        gr.Markdown(f"Photos paired with your artworks come from `{ui.photo_pool_dir()}` "
-                                    "(set `PORTRAIT_PHOTOS` to use another folder).", elem_classes="ps-intro")
+                        gr.Markdown(ui.photo_pool_note(), elem_classes="ps-intro", elem_id="photo-pool")
                     with gr.Column(scale=7, min_width=360):
                         train_preview = gr.Image(label="Live preview: held-out photos, stylized", interactive=False,
                                                  height=260, elem_id="train-preview", buttons=[])

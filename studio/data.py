@@ -35,6 +35,18 @@ CACHE_VERSION = 1
 OUTLIER_Z = 3.5  # Iglewicz-Hoaglin cut-off for the modified z-score
 METADATA_FILE = "metadata.json"
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+HF_DATASET_PREFIX = "hf://datasets/"
+
+# An aligned photo pool (scripts/make_photo_pool.py): crops already in the FFHQ frame, with their landmarks, so
+# training loads them without detecting faces again. The bundled one, studio/photos, is the default photo pool.
+POOL_FORMAT = "portrait-studio-photo-pool"
+POOL_VERSION = 1
+POOL_MANIFEST = "pool.json"  # {format, version, size, margin, count, landmarks, attribution, ...}
+POOL_LANDMARKS = "landmarks.npz"  # names (N,) str, points (N, 478, 2) float32 in crop pixels
+POOL_ATTRIBUTION = "attribution.json"  # [{file, source_image, author, photo_url, license, ...}] in crop order
+BUNDLED_POOL = Path(__file__).resolve().parent / "photos"
+POOL_REBUILD = ("rebuild it with `python scripts/make_photo_pool.py --out DIR` (needs ../shared/data/fsxl), "
+                "restore it with `git checkout -- studio/photos`, or pass another pool with --photos")
 
 Detector = Callable[..., list]
 
@@ -430,11 +442,122 @@ def build_style_set(sources: str | Path | Sequence[str | Path], size: int, overr
 # --------------------------------------------------------------------------- photo pool
 
 
+def default_photo_source() -> Path:
+    """The photo pool used when none is given: $PORTRAIT_PHOTOS (a folder, or a dataset id) when set, else the
+    bundled license-clean pool (studio/photos)."""
+    env = os.environ.get("PORTRAIT_PHOTOS", "").strip()
+    return Path(env) if env else BUNDLED_POOL
+
+
+def source_label(source: str | Path) -> str:
+    """A photo source as recorded in provenance: a folder inside the project relative to it (studio/photos),
+    anything else as given."""
+    path = Path(source)
+    try:
+        return path.resolve().relative_to(BUNDLED_POOL.parents[1]).as_posix() if path.exists() else str(source)
+    except ValueError:
+        return str(source)
+
+
+def is_aligned_pool(folder: str | Path) -> bool:
+    """True for a folder written by scripts/make_photo_pool.py (it has a pool.json manifest)."""
+    return (Path(folder) / POOL_MANIFEST).is_file()
+
+
+def _pool_error(where: Path, problem: str) -> DatasetError:
+    return DatasetError(f"{where} {problem}: the photo pool in {where.parent} is broken; {POOL_REBUILD}")
+
+
+def load_aligned_pool(folder: str | Path, size: int, limit: int | None = None, margin: float = ALIGN_MARGIN,
+                      source: str | None = None) -> PhotoPool:
+    """Load an aligned pool (pool.json + landmarks.npz + images + attribution.json) without detecting faces.
+
+    The stored landmarks are validated (names match the manifest's count and the files, points (N, 478, 2),
+    finite, inside the crop); crops are resized to `size` (the FFHQ frame scales with the crop), or re-aligned
+    from the stored landmarks when `margin` differs from the pool's.
+    """
+    import cv2
+
+    _check_size(size)
+    root = Path(folder)
+    manifest_file = root / POOL_MANIFEST
+    try:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _pool_error(manifest_file, f"is not readable JSON ({exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != POOL_FORMAT:
+        raise _pool_error(manifest_file, f"is not a {POOL_FORMAT} manifest")
+    if manifest.get("version") != POOL_VERSION:
+        raise _pool_error(manifest_file, f"has version {manifest.get('version')!r}; this Portrait Studio reads "
+                                         f"version {POOL_VERSION}")
+    count, crop, pool_margin = manifest.get("count"), manifest.get("size"), manifest.get("margin")
+    if not (isinstance(count, int) and count > 0 and isinstance(crop, int) and crop >= 16
+            and isinstance(pool_margin, (int, float)) and pool_margin > 0):
+        raise _pool_error(manifest_file, "needs a positive integer count and size and a positive margin")
+    marks = root / str(manifest.get("landmarks") or POOL_LANDMARKS)
+    if not marks.is_file():
+        raise _pool_error(marks, "is missing")
+    try:
+        with np.load(marks, allow_pickle=False) as z:
+            names, points = z["names"], z["points"]
+    except (OSError, KeyError, ValueError, EOFError) as exc:
+        raise _pool_error(marks, f"is not a readable npz with names and points ({type(exc).__name__}: {exc})"
+                          ) from None
+    if names.ndim != 1 or points.shape != (len(names), topology.NUM_MESH_POINTS, 2):
+        raise _pool_error(marks, f"has names {names.shape} and points {points.shape}; expected (N,) and "
+                                 f"(N, {topology.NUM_MESH_POINTS}, 2)")
+    if len(names) != count:
+        raise _pool_error(marks, f"holds {len(names)} faces but {POOL_MANIFEST} declares {count}")
+    points = points.astype(np.float32)
+    if not np.isfinite(points).all():
+        raise _pool_error(marks, "has non-finite landmarks")
+    if points.min() < -0.25 * crop or points.max() > 1.25 * crop:
+        raise _pool_error(marks, f"has landmarks far outside the {crop}-pixel crops (not aligned crops)")
+    attribution = root / str(manifest.get("attribution") or POOL_ATTRIBUTION)
+    meta: dict[str, dict] = {}
+    if attribution.is_file():
+        try:
+            rows = json.loads(attribution.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise _pool_error(attribution, f"is not valid JSON ({exc})") from None
+        meta = {str(r["file"]): r for r in rows if isinstance(r, dict) and "file" in r} if isinstance(rows, list) \
+            else {}
+    images, kept, prov, records = [], [], [], []
+    for i, name in enumerate(str(n) for n in names):
+        if limit is not None and len(images) >= limit:
+            break
+        path = root / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise _pool_error(marks, f"names a file outside the pool ({name!r})")
+        try:
+            rgb = load_image(path)
+        except ImageLoadError as exc:
+            raise _pool_error(path, f"is not a readable crop ({exc})") from None
+        if rgb.shape[:2] != (crop, crop):
+            raise _pool_error(path, f"is {rgb.shape[1]}x{rgb.shape[0]}, not the pool's {crop}x{crop}")
+        mesh = points[i]
+        if float(pool_margin) != float(margin):
+            aligned = align_face(rgb, mesh, size=size, margin=margin)
+            rgb, mesh = aligned.image, aligned.points.astype(np.float32)
+        elif size != crop:
+            rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA if size < crop else cv2.INTER_CUBIC)
+            mesh = mesh * np.float32(size / crop)  # continuous coordinates scale with the crop
+        records.append(ImageRecord(name, "ok", "", "stored", len(images)))
+        images.append(rgb)
+        kept.append(topology.to_canonical(mesh))
+        prov.append(meta.get(name))
+    return PhotoPool(images=np.stack(images), points=np.stack(kept).astype(np.float32), size=size,
+                     records=records, provenance=prov, source=source or str(folder))
+
+
 def resolve_source(source: str | Path) -> Path:
-    """A local folder, or a Hugging Face dataset repo id downloaded with `snapshot_download`."""
+    """A local folder, or a Hugging Face dataset repo id (owner/name or hf://datasets/owner/name) downloaded with
+    `snapshot_download`."""
     path = Path(source)
     if path.exists():
         return path
+    if str(source).startswith(HF_DATASET_PREFIX):
+        source = str(source)[len(HF_DATASET_PREFIX):].strip("/")
     if not _REPO_ID.match(str(source)):
         raise DatasetError(f"{source} does not exist: pass a folder of photos or a Hugging Face dataset id "
                            "(owner/name)")
@@ -451,6 +574,9 @@ def build_photo_pool(source: str | Path, size: int, cache_dir: str | Path | None
                      detector: Detector | None = None, margin: float = ALIGN_MARGIN) -> PhotoPool:
     """Detect and align the photos of a folder (or HF dataset), at most `limit` usable ones in file order.
 
+    An aligned pool (a folder with pool.json, e.g. the bundled studio/photos) is loaded with its stored
+    landmarks instead (`load_aligned_pool`): no detection, no cache.
+
     Each file's result is cached in cache_dir (npz, no pickle). A metadata.json beside the images
     ([{image_name, author, photo_url, license}, ...]) is kept as each row's provenance.
     """
@@ -458,6 +584,8 @@ def build_photo_pool(source: str | Path, size: int, cache_dir: str | Path | None
     if limit is not None and limit < 1:
         raise DatasetError(f"limit must be at least 1, got {limit}")
     root = resolve_source(source)
+    if root.is_dir() and is_aligned_pool(root):
+        return load_aligned_pool(root, size, limit, margin, source=str(source))
     files, folder = _list_files(root)
     if not files:
         raise DatasetError(f"{source} is empty: add photos of faces (JPEG or PNG)")

@@ -30,9 +30,9 @@ from core.images import save_image
 from core.package import NAME_RE, StyleConfig, StylePackage
 from studio import losses as L
 from studio.config import PRESETS, RESUMABLE, TrainConfig
-from studio.data import (PhotoPool, StyleSet, build_photo_pool, build_style_set, color_jitter, hflip,
-                         license_summary, random_tps, random_warp, sample_rows, seeded_generator, to_tensor, to_uint8,
-                         warp_to)
+from studio.data import (PhotoPool, StyleSet, build_photo_pool, build_style_set, color_jitter, default_photo_source,
+                         hflip, license_summary, random_tps, random_warp, sample_rows, seeded_generator, source_label,
+                         to_tensor, to_uint8, warp_to)
 from studio.progress import CallbackList, Progress, TqdmCallback, TrainCallback
 
 log = logging.getLogger(__name__)
@@ -484,7 +484,7 @@ class Trainer:
 # --------------------------------------------------------------------------- train
 
 
-def train(config: TrainConfig, *, styles: str | Path | list, photos: str | Path, out: str | Path,
+def train(config: TrainConfig, *, styles: str | Path | list, photos: str | Path | None = None, out: str | Path,
           run_dir: str | Path | None = None, resume: bool = False, callback: TrainCallback | None = None,
           cancel: threading.Event | None = None, name: str | None = None, overrides: str | Path | None = None,
           overwrite: bool = False, style_set: StyleSet | None = None, photo_pool: PhotoPool | None = None
@@ -494,7 +494,9 @@ def train(config: TrainConfig, *, styles: str | Path | list, photos: str | Path,
     Checkpoints go to run_dir/checkpoints every `checkpoint_every` steps (and at the end, or on cancel);
     resume=True continues the latest one exactly. `cancel` (set from any thread) stops at the next step
     boundary, saves a checkpoint and raises TrainingCancelled. Prebuilt `style_set` / `photo_pool` skip detection.
+    photos=None uses `default_photo_source()`: $PORTRAIT_PHOTOS, else the bundled pool (studio/photos).
     """
+    photos = photos if photos is not None and str(photos) != "" else default_photo_source()
     callback = callback or TrainCallback()
     try:
         result = _train(config, styles, photos, out, run_dir, resume, callback, cancel, name, overrides, overwrite,
@@ -669,7 +671,8 @@ def _export(trainer: Trainer, config: TrainConfig, out: Path, name: str, style: 
                                 "files": ", ".join(style.files)}
     if any(style.provenance):
         art_prov["licenses"] = license_summary(style.provenance)
-    photo_prov: dict[str, Any] = {"source": str(photos), "count": len(pool), "held_out_for_preview": len(held)}
+    photo_prov: dict[str, Any] = {"source": source_label(photos), "count": len(pool),
+                                  "held_out_for_preview": len(held)}
     attribution = [{k: p.get(k) for k in ("image_name", "author", "photo_url", "license")}
                    for p in pool.provenance if p]
     if attribution:
@@ -702,7 +705,9 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
                               description="Train a real-time portrait style from 10-100 artworks and a pool of "
                               "photos; writes a style package to --out and checkpoints to --run-dir.")
     p.add_argument("--styles", required=True, help="folder of artworks of one style")
-    p.add_argument("--photos", required=True, help="folder of photos, or a Hugging Face dataset id (owner/name)")
+    p.add_argument("--photos", help="folder of photos (or an aligned pool), or a Hugging Face dataset id "
+                   "(owner/name or hf://datasets/owner/name); default: $PORTRAIT_PHOTOS, else the bundled "
+                   "license-clean pool studio/photos (400 aligned faces, no detection needed)")
     p.add_argument("--out", required=True, help="package folder to write, e.g. styles/my_style")
     p.add_argument("--name", help="style name (default: the --out folder's name)")
     p.add_argument("--preset", choices=PRESETS,

@@ -58,13 +58,48 @@ def examples() -> list[Path]:
     return sorted(files, key=lambda p: p.stem != "astronaut")
 
 
+BUNDLED_PHOTOS = ROOT / "studio" / "photos"  # = studio.data.BUNDLED_POOL (not imported: studio.data loads torch)
+POOL_MANIFEST = "pool.json"  # = studio.data.POOL_MANIFEST
+
+
 def photo_pool_dir() -> Path:
-    """Photos the trainer pairs with the artworks: $PORTRAIT_PHOTOS, else the shared FSXL photos
-    ($PORTRAIT_SHARED/data/fsxl/images) when present, else the bundled examples/."""
+    """Photos the trainer pairs with the artworks: $PORTRAIT_PHOTOS, else the bundled license-clean pool
+    (studio/photos), else (a checkout without it) the shared FSXL photos, else the bundled examples/."""
     if os.environ.get("PORTRAIT_PHOTOS"):
         return Path(os.environ["PORTRAIT_PHOTOS"])
+    if (BUNDLED_PHOTOS / POOL_MANIFEST).is_file():
+        return BUNDLED_PHOTOS
     shared = Path(os.environ.get("PORTRAIT_SHARED", ROOT.parent / "shared")) / "data" / "fsxl" / "images"
     return shared if shared.is_dir() else EXAMPLES_DIR
+
+
+def _shown(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def photo_pool_note(folder: Path | None = None) -> str:
+    """The Studio tab's line on the photos training pairs with the artworks: where they come from and how many."""
+    folder = photo_pool_dir() if folder is None else folder
+    where = f"`{_shown(folder)}`"
+    count = None
+    try:
+        count = json.loads((folder / POOL_MANIFEST).read_text(encoding="utf-8")).get("count")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        pass
+    if os.environ.get("PORTRAIT_PHOTOS"):
+        what = (f"{count} aligned faces from {where}" if isinstance(count, int)
+                else f"the faces found in {where}") + " (`PORTRAIT_PHOTOS`)"
+    elif folder == BUNDLED_PHOTOS and isinstance(count, int):
+        what = f"{count} bundled license-clean faces ({where}; set `PORTRAIT_PHOTOS` to use another folder)"
+    elif folder == EXAMPLES_DIR:
+        what = (f"only the {len(examples())} example photos in {where}: too few for a good style; set "
+                "`PORTRAIT_PHOTOS` to a folder of a few hundred photos")
+    else:
+        what = f"the faces found in {where} (set `PORTRAIT_PHOTOS` to use another folder)"
+    return f"**Photos:** {what}. Training pairs them with your artworks."
 
 
 def hub_endpoint() -> str | None:

@@ -1,6 +1,7 @@
 """Browser tests of the Gradio app: Playwright drives Debian's Chromium (/usr/bin/chromium; never a downloaded
 browser) against the app served in-process on a free 127.0.0.1 port, with two tiny styles in a temporary styles
-folder, the bundled example photos as the photo pool, a tiny training preset and the test Hub server.
+folder, the default photo pool (the bundled studio/photos: no PORTRAIT_PHOTOS), a tiny training preset and the test
+Hub server.
 
 Screenshots of each tab go to $PORTRAIT_SCREENSHOTS (default: a temporary folder);
 `PORTRAIT_SCREENSHOTS=docs pytest tests/test_app.py` refreshes docs/app_*.png, and PORTRAIT_SCREENSHOT_STYLES=styles
@@ -107,7 +108,7 @@ def fetch_image(url: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The app on a free port: two tiny styles, example photos as the pool, a seeded test Hub, tiny training."""
+    """The app on a free port: two tiny styles, the bundled photo pool, a seeded test Hub, tiny training."""
     from huggingface_hub import constants
     from hubserver import HubServer
 
@@ -125,12 +126,12 @@ def server(tmp_path_factory):
     shots = Path(os.environ.get("PORTRAIT_SCREENSHOTS") or tmp / "shots")
     shots.mkdir(parents=True, exist_ok=True)
     with pytest.MonkeyPatch.context() as mp, HubServer() as hub:
-        env = {"PORTRAIT_STYLES": str(styles), "PORTRAIT_PHOTOS": str(EXAMPLES),
+        env = {"PORTRAIT_STYLES": str(styles),
                "PORTRAIT_HUB_ENDPOINT": hub.endpoint, "HF_ENDPOINT": hub.endpoint, "HF_HUB_DISABLE_XET": "1",
                "PORTRAIT_TRAIN_PRESET_OVERRIDES": json.dumps(TINY_TRAINING), "GRADIO_ANALYTICS_ENABLED": "False"}
         for k, v in env.items():
             mp.setenv(k, v)
-        for k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE"):
+        for k in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "PORTRAIT_PHOTOS"):
             mp.delenv(k, raising=False)
         no_login = tmp / "hf_home"
         no_login.mkdir()
@@ -297,6 +298,15 @@ class TestBrokenUpload:
 
 
 class TestStudio:
+    def test_photo_pool_size_shows(self, page):
+        """With no PORTRAIT_PHOTOS and no settings, the Studio tab names the bundled pool and its size."""
+        pool_size = json.loads((ROOT / "studio" / "photos" / "pool.json").read_text())["count"]
+        open_tab(page, "Studio")
+        note = page.locator("#photo-pool")
+        note.wait_for()
+        text = note.inner_text()
+        assert f"Photos: {pool_size} bundled license-clean faces (studio/photos" in text, text
+
     def test_landmark_qa_and_manual_fix(self, page, server, tmp_path):
         from PIL import Image
 
@@ -357,6 +367,9 @@ class TestStudio:
         assert (server["styles"] / "fresh-style" / "model.onnx").is_file()
         card = json.loads((server["styles"] / "fresh-style" / "style.json").read_text())
         assert card["training"]["landmark_edit"] == {"eyes": {"scale": [1.0, 1.5], "anchor": "top"}}
+        pool_size = json.loads((ROOT / "studio" / "photos" / "pool.json").read_text())["count"]
+        assert card["provenance"]["photos"]["source"] == "studio/photos"  # trained on the bundled pool
+        assert card["provenance"]["photos"]["count"] == pool_size
         screenshot(page, server["shots"] / "app_studio.png")
 
         open_tab(page, "Stylize")

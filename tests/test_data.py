@@ -19,9 +19,11 @@ from core.images import save_image
 from core.landmarks import detect_faces
 from core.topology import edit_landmarks
 from core.tps import norm_to_pixel
-from studio.data import (OUTLIER_Z, FaceSet, apply_warp, build_photo_pool, build_style_set, color_jitter,
-                         fit_keypoints, hflip, license_summary, load_overrides, mean_template, outlier_scores,
-                         random_tps, random_warp, seeded_generator, template_in_image, to_tensor, warp_to)
+from studio.data import (BUNDLED_POOL, OUTLIER_Z, POOL_ATTRIBUTION, POOL_FORMAT, POOL_LANDMARKS, POOL_MANIFEST,
+                         POOL_VERSION, FaceSet, apply_warp, build_photo_pool, build_style_set, color_jitter,
+                         default_photo_source, fit_keypoints, hflip, license_summary, load_aligned_pool,
+                         load_overrides, mean_template, outlier_scores, random_tps, random_warp, resolve_source,
+                         seeded_generator, source_label, template_in_image, to_tensor, warp_to)
 
 SIZE = 64
 
@@ -257,6 +259,154 @@ class TestBuildPhotoPool:
         _noise_image(tmp_path / "a.png")
         with pytest.raises(DatasetError, match="no face found"):
             build_photo_pool(tmp_path, SIZE, cache_dir=None)
+
+
+def make_aligned_pool(folder: Path, astronaut: np.ndarray, count: int = 3, size: int = 128) -> Path:
+    """A tiny aligned pool in scripts/make_photo_pool.py's layout: `count` brightness variants of one aligned
+    astronaut crop, its detected landmarks, attribution rows and the manifest."""
+    from core.alignment import align_face
+
+    face = detect_faces(astronaut_views(astronaut)[0], max_faces=1)[0]
+    crop = align_face(astronaut_views(astronaut)[0], face, size=size, margin=1.0)
+    (folder / "images").mkdir(parents=True)
+    names, rows = [], []
+    for k in range(count):
+        name = f"images/a{k}.jpg"
+        save_image(folder / name, np.clip(crop.image * (0.8 + 0.2 * k), 0, 255).astype(np.uint8))
+        names.append(name)
+        rows.append({"file": name, "image_name": f"a{k}.jpg", "author": "NASA", "photo_url": f"u{k}",
+                     "license": "Public Domain Mark"})
+    np.savez_compressed(folder / POOL_LANDMARKS, names=np.array(names),
+                        points=np.stack([crop.points.astype(np.float32)] * count))
+    (folder / POOL_ATTRIBUTION).write_text(json.dumps(rows))
+    (folder / POOL_MANIFEST).write_text(json.dumps({"format": POOL_FORMAT, "version": POOL_VERSION, "size": size,
+                                                    "margin": 1.0, "count": count}))
+    return folder
+
+
+class TestAlignedPool:
+    @pytest.fixture
+    def pool_dir(self, tmp_path, astronaut):
+        return make_aligned_pool(tmp_path / "pool", astronaut)
+
+    def test_loads_without_detection(self, pool_dir, monkeypatch):
+        import core.landmarks
+
+        def no_detection(*a, **k):
+            raise AssertionError("an aligned pool must not run the face detector")
+
+        monkeypatch.setattr(core.landmarks, "default_detector", no_detection)
+        pool = build_photo_pool(pool_dir, SIZE, cache_dir=None)
+        assert len(pool) == 3 and pool.images.shape == (3, SIZE, SIZE, 3) and pool.points.shape == (3, 73, 2)
+        assert pool.files == ["images/a0.jpg", "images/a1.jpg", "images/a2.jpg"]
+        assert {r.source for r in pool.records} == {"stored"}
+        assert license_summary(pool.provenance) == {"Public Domain Mark": 3}
+        full = load_aligned_pool(pool_dir, 128)  # the stored size: points exactly as stored
+        stored = np.load(pool_dir / POOL_LANDMARKS)["points"]
+        np.testing.assert_allclose(full.points[0], topology.to_canonical(stored[0]), atol=1e-5)
+        np.testing.assert_allclose(pool.points, full.points * (SIZE / 128), atol=1e-4)  # resized: points scale
+        assert len(build_photo_pool(pool_dir, SIZE, limit=2)) == 2
+
+    def test_landmarks_match_a_fresh_detection(self, pool_dir):
+        """The stored landmarks are where the detector finds the face in the crop (a few pixels at 128 px)."""
+        pool = load_aligned_pool(pool_dir, 128)
+        fresh = detect_faces(pool.images[1], max_faces=1)[0].canonical
+        assert np.abs(fresh - pool.points[1]).mean() < 4.0
+
+    def test_other_margin_realigns_from_stored_points(self, pool_dir):
+        from core.alignment import alignment_matrix
+
+        wide = load_aligned_pool(pool_dir, SIZE, margin=1.3)
+        np.testing.assert_allclose(alignment_matrix(wide.points[0], SIZE, 1.3)[:, :2], np.eye(2), atol=1e-3)
+
+    def test_missing_landmarks(self, pool_dir):
+        (pool_dir / POOL_LANDMARKS).unlink()
+        with pytest.raises(DatasetError, match=r"landmarks\.npz is missing.*make_photo_pool"):
+            build_photo_pool(pool_dir, SIZE)
+
+    @pytest.mark.parametrize("points, match", [
+        (np.zeros((3, 73, 2), np.float32), r"expected \(N,\) and \(N, 478, 2\)"),
+        (np.zeros((3, 478, 3), np.float32), r"points \(3, 478, 3\)"),
+        (np.full((3, 478, 2), np.nan, np.float32), "non-finite"),
+        (np.full((3, 478, 2), 5000.0, np.float32), "far outside"),
+    ])
+    def test_bad_landmarks(self, pool_dir, points, match):
+        names = np.load(pool_dir / POOL_LANDMARKS)["names"]
+        np.savez(pool_dir / POOL_LANDMARKS, names=names, points=points)
+        with pytest.raises(DatasetError, match=match) as info:
+            build_photo_pool(pool_dir, SIZE)
+        assert str(pool_dir / POOL_LANDMARKS) in str(info.value) and "make_photo_pool" in str(info.value)
+
+    def test_wrong_count(self, pool_dir):
+        manifest = json.loads((pool_dir / POOL_MANIFEST).read_text())
+        (pool_dir / POOL_MANIFEST).write_text(json.dumps({**manifest, "count": 5}))
+        with pytest.raises(DatasetError, match="holds 3 faces but pool.json declares 5"):
+            build_photo_pool(pool_dir, SIZE)
+
+    def test_broken_files(self, pool_dir):
+        (pool_dir / "images" / "a1.jpg").write_bytes(b"not a jpeg")
+        with pytest.raises(DatasetError, match=r"a1\.jpg is not a readable crop"):
+            build_photo_pool(pool_dir, SIZE)
+        (pool_dir / POOL_LANDMARKS).write_bytes(b"garbage")
+        with pytest.raises(DatasetError, match="not a readable npz"):
+            build_photo_pool(pool_dir, SIZE)
+        (pool_dir / POOL_MANIFEST).write_text(json.dumps({"format": "something else"}))
+        with pytest.raises(DatasetError, match="not a portrait-studio-photo-pool manifest"):
+            build_photo_pool(pool_dir, SIZE)
+        (pool_dir / POOL_MANIFEST).write_text("{")
+        with pytest.raises(DatasetError, match="pool.json is not readable JSON"):
+            build_photo_pool(pool_dir, SIZE)
+
+    def test_default_source_and_label(self, monkeypatch, tmp_path):
+        monkeypatch.delenv("PORTRAIT_PHOTOS", raising=False)
+        assert default_photo_source() == BUNDLED_POOL and source_label(BUNDLED_POOL) == "studio/photos"
+        monkeypatch.setenv("PORTRAIT_PHOTOS", str(tmp_path))
+        assert default_photo_source() == tmp_path and source_label(tmp_path) == str(tmp_path)
+        assert source_label("someone/faces") == "someone/faces"
+
+    def test_hf_prefix(self, monkeypatch, tmp_path):
+        import huggingface_hub
+
+        seen = {}
+        monkeypatch.setattr(huggingface_hub, "snapshot_download",
+                            lambda repo_id, repo_type: seen.update(repo_id=repo_id, repo_type=repo_type) or tmp_path)
+        assert resolve_source("hf://datasets/someone/faces") == tmp_path
+        assert seen == {"repo_id": "someone/faces", "repo_type": "dataset"}
+
+
+class TestBundledPool:
+    """studio/photos, committed with the project: present and valid in every checkout (no ../shared needed)."""
+
+    def test_pool_loads_and_is_attributed(self):
+        manifest = json.loads((BUNDLED_POOL / POOL_MANIFEST).read_text())
+        pool = build_photo_pool(BUNDLED_POOL, SIZE, cache_dir=None)
+        assert len(pool) == manifest["count"] >= 300 and pool.points.shape == (len(pool), 73, 2)
+        assert np.isfinite(pool.points).all() and 0 <= pool.points.min() and pool.points.max() <= SIZE
+        clean = {"Public Domain Mark", "Public Domain Dedication (CC0)", "United States Government Work"}
+        assert all(p and p["author"] and p["photo_url"].startswith("https://") and p["license"] in clean
+                   for p in pool.provenance)
+        total = sum(f.stat().st_size for f in BUNDLED_POOL.rglob("*") if f.is_file())
+        assert total < 10e6, f"the bundled pool is {total / 1e6:.1f} MB"
+        assert "make_photo_pool.py" in (BUNDLED_POOL / "README.md").read_text()
+
+    def test_held_out_faces_stay_out(self):
+        import re
+
+        root = Path(__file__).resolve().parents[1]
+        sources = {r["source_image"] for r in json.loads((BUNDLED_POOL / POOL_ATTRIBUTION).read_text())}
+        held = {ln.strip() for ln in (root / "studio" / "eval_holdout.txt").read_text().splitlines()
+                if ln.strip() and not ln.startswith("#")}
+        docs_faces = set(re.findall(r"\"(\d+\.jpg)\"", re.search(r"DOCS_FACES = \[(.*?)\]",
+                                    (root / "scripts" / "capture.py").read_text(), re.S).group(1)))
+        example_ids = set(re.findall(r"flickr\.com/photos/[^/\s]+/(\d+)",
+                                     (root / "examples" / "ATTRIBUTION.md").read_text()))
+        artworks = set()
+        for cfg in (root / "styles").glob("*/style.json"):
+            files = json.loads(cfg.read_text())["provenance"]["artworks"]["files"]
+            artworks |= {Path(f.strip()).stem + ".jpg" for f in files.split(",") if f.strip()}
+        assert len(held) >= 40 and len(docs_faces) == 11 and len(example_ids) == 4 and artworks
+        assert not sources & held and not sources & docs_faces and not sources & artworks
+        assert not {Path(s).stem for s in sources} & example_ids
 
 
 class TestMeanTemplate:

@@ -274,6 +274,24 @@ class TestCli:
         c = config_from_args(args)
         assert (c.batch, c.steps, c.size) == (5, 40, SIZE)
 
+    def test_no_photos_trains_on_the_bundled_pool(self, data, tmp_path, monkeypatch, capsys):
+        """`train` without --photos (and no PORTRAIT_PHOTOS) pairs the artworks with studio/photos."""
+        from studio.cli import main
+        from studio.data import BUNDLED_POOL
+
+        monkeypatch.delenv("PORTRAIT_PHOTOS", raising=False)
+        monkeypatch.chdir(tmp_path)  # the detection cache of the artworks stays in tmp_path
+        tiny(steps=2, checkpoint_every=2, preview_every=2, photo_limit=12, cache_dir=str(tmp_path / "cache")
+             ).save(tmp_path / "tiny.json")
+        code = main(["train", "--styles", str(data["art"]), "--out", str(tmp_path / "out"), "--config",
+                     str(tmp_path / "tiny.json"), "--run-dir", str(tmp_path / "run")])
+        assert code == 0, capsys.readouterr().err
+        card = json.loads((tmp_path / "out" / "style.json").read_text())
+        assert card["provenance"]["photos"]["source"] == "studio/photos" and card["provenance"]["photos"]["count"] == 12
+        rows = json.loads((tmp_path / "out" / "attribution.json").read_text())
+        pool_rows = json.loads((BUNDLED_POOL / "attribution.json").read_text())
+        assert [r["photo_url"] for r in rows] == [r["photo_url"] for r in pool_rows[:12]]
+
     def test_error_message_not_trace(self, tmp_path, capsys):
         from studio.cli import main
 

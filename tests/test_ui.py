@@ -61,8 +61,13 @@ class TestEnvironment:
         monkeypatch.setenv("PORTRAIT_PHOTOS", str(tmp_path))
         assert ui.photo_pool_dir() == tmp_path
         monkeypatch.delenv("PORTRAIT_PHOTOS")
+        assert ui.photo_pool_dir() == ui.BUNDLED_PHOTOS  # the bundled pool, whatever ../shared holds
+        count = json.loads((ui.BUNDLED_PHOTOS / "pool.json").read_text())["count"]
+        assert f"**Photos:** {count} bundled license-clean faces (`studio/photos`" in ui.photo_pool_note()
+        monkeypatch.setattr(ui, "BUNDLED_PHOTOS", tmp_path / "no_pool")  # a checkout without studio/photos
         monkeypatch.setenv("PORTRAIT_SHARED", str(tmp_path / "nowhere"))
         assert ui.photo_pool_dir() == ui.EXAMPLES_DIR
+        assert "too few for a good style" in ui.photo_pool_note()
         (tmp_path / "shared" / "data" / "fsxl" / "images").mkdir(parents=True)
         monkeypatch.setenv("PORTRAIT_SHARED", str(tmp_path / "shared"))
         assert ui.photo_pool_dir() == tmp_path / "shared" / "data" / "fsxl" / "images"
