@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from core import topology
+from core.aligned import template_mesh
 from core.config import CARD_TAGS, PROJECT_TAG
 from core.errors import StylePackageError
 from core.generator import Generator, GeneratorConfig
@@ -67,10 +68,10 @@ def example_inputs(generator: Generator, resolution: int, batch: int = 1, seed: 
     """Random faces with landmarks near the style template (mesh layout, aligned-frame pixels)."""
     g = torch.Generator().manual_seed(seed)
     image = torch.rand(batch, 3, resolution, resolution, generator=g) * 2 - 1
-    mesh = torch.full((batch, topology.NUM_MESH_POINTS, 2), resolution / 2.0)
-    canon = (generator.template.detach().cpu()[None] + 1) * (resolution / 2.0)
-    canon = canon + torch.randn(batch, topology.NUM_CANONICAL, 2, generator=g) * resolution * 0.02
-    mesh[:, topology.CANONICAL_INDICES] = canon
+    template = generator.template.detach().cpu().float().numpy()
+    mesh = torch.from_numpy(template_mesh(template, resolution)).repeat(batch, 1, 1)
+    noise = torch.randn(batch, topology.NUM_CANONICAL, 2, generator=g) * resolution * 0.02
+    mesh[:, topology.CANONICAL_INDICES] += noise
     alpha = torch.ones(batch)
     return image, mesh, alpha
 

@@ -93,6 +93,22 @@ def to_rgb8(array: np.ndarray, name: str = "the array") -> np.ndarray:
     return np.clip(np.rint(f * 255.0), 0, 255).astype(np.uint8)
 
 
+def images_to_unit(images):
+    """(B,H,W,3) uint8 images -> (B,3,H,W) float32 in [-1, 1], the generator's input: numpy in, numpy out;
+    a torch tensor in, a tensor out (one definition of `/ 127.5 - 1` for the runtime, metrics and scripts)."""
+    if hasattr(images, "permute"):  # a torch tensor; torch is not imported here
+        return images.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    return np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2), dtype=np.float32) / 127.5 - 1.0
+
+
+def unit_to_images(tensor) -> np.ndarray:
+    """(B,3,H,W) floats in [-1, 1] (numpy or a torch tensor, any device) -> (B,H,W,3) uint8, rounded and clipped:
+    the inverse of `images_to_unit`."""
+    if hasattr(tensor, "detach"):
+        tensor = tensor.detach().float().cpu().numpy()
+    return np.clip(np.rint((np.asarray(tensor).transpose(0, 2, 3, 1) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
 def _unit_float(a: np.ndarray, name: str) -> np.ndarray:
     """Scale pixel values to float32 in [0, 1] according to the dtype."""
     if a.dtype == np.uint8:

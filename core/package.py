@@ -563,9 +563,10 @@ def probe_inputs(config: StyleConfig, batch: int = 1) -> dict:
     """The smallest input the graph takes: a grey face with the template's landmarks, alpha at its default."""
     import numpy as np
 
+    from core.aligned import template_mesh
+
     r = config.resolution
-    landmarks = np.full((batch, topology.NUM_MESH_POINTS, 2), r / 2, np.float32)
-    landmarks[:, topology.CANONICAL_INDICES] = (np.asarray(config.template, np.float32) + 1) * r / 2
+    landmarks = np.repeat(template_mesh(np.asarray(config.template, np.float32), r)[None], batch, 0)
     return {"image": np.zeros((batch, 3, r, r), np.float32), "landmarks": landmarks,
             "alpha": np.full((batch,), config.alpha_default, np.float32)}
 

@@ -12,20 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import StylePackageError
+from core.images import images_to_unit, unit_to_images
 from core.package import ONNX_INPUTS, StylePackage, verify_onnx
 
 _CACHE: dict[tuple, "Runner"] = {}
 _LOCK = threading.Lock()
-
-
-def to_input(images: np.ndarray) -> np.ndarray:
-    """(B,S,S,3) uint8 -> (B,3,S,S) float32 in [-1, 1]."""
-    return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 127.5 - 1.0
-
-
-def to_output(tensor: np.ndarray) -> np.ndarray:
-    """(B,3,S,S) float in [-1, 1] -> (B,S,S,3) uint8."""
-    return np.clip(np.rint((tensor.transpose(0, 2, 3, 1) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
 class Runner:
@@ -47,7 +38,7 @@ class Runner:
                              f"got {images.shape[1:]}")
         landmarks = np.asarray(landmarks, dtype=np.float32).reshape(b, -1, 2)
         alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float32), (b,)).copy()
-        return to_output(self.checked(self.run(to_input(images), landmarks, alpha), b))
+        return unit_to_images(self.checked(self.run(images_to_unit(images), landmarks, alpha), b))
 
     def checked(self, out, batch: int) -> np.ndarray:
         """The model's answer if it is (batch, 3, S, S) floats; a graph that answers otherwise is broken."""

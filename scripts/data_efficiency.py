@@ -37,32 +37,25 @@ OUT = ROOT / "runs" / "efficiency"
 TEST = 48  # held-out photos scored per run
 
 
-def engine_alphas(package, points: np.ndarray) -> np.ndarray:
-    """The geometry strength the engine would use per face: the style's default alpha times `geometry_damping`
-    (strongly turned faces and closed eyes keep their own geometry), from canonical points (N,73,2)."""
-    from core import topology
-    from core.engine import geometry_damping
-
-    mesh = np.zeros((len(points), topology.NUM_MESH_POINTS, 2))
-    mesh[:, topology.CANONICAL_INDICES] = points
-    return np.array([package.config.alpha_default * geometry_damping(m) for m in mesh], np.float32)
-
-
 def stylize_aligned(package, images: np.ndarray, points: np.ndarray, size: int, keep_shape: float = 0.0) -> np.ndarray:
     """Run a package's generator on aligned faces (N,S,S,3) with canonical points (N,73,2) px, at the engine's
-    per-face alpha (`engine_alphas`) and warp sources (`core.engine.warp_sources` for `keep_shape`)."""
-    from core.templates import PHOTO_TEMPLATE
+    per-face alpha and warp sources (`core.aligned.prepare_aligned`: the style's default alpha, damped for turned
+    heads and closed eyes, and `keep_shape`)."""
+    from core import topology
+    from core.aligned import canonical_mesh, prepare_aligned, to_unit
+    from core.images import images_to_unit, unit_to_images
 
     gen = load_generator(package)
-    alphas = torch.from_numpy(engine_alphas(package, points))
-    points = points + keep_shape * ((np.asarray(PHOTO_TEMPLATE) + 1) * size / 2 - points)
+    config = package.config
+    warps = [prepare_aligned(m, config.alpha_default, keep_shape, config.template, size)
+             for m in canonical_mesh(points, size, np.float64)]  # float64, as the engine's aligned landmarks
+    alphas = torch.tensor([w.alpha for w in warps], dtype=torch.float32)
+    sources = np.stack([topology.to_canonical(w.sources) for w in warps])
     out = []
     with torch.no_grad():
         for i in range(0, len(images), 8):
-            x = torch.from_numpy(images[i:i + 8]).permute(0, 3, 1, 2).float() / 127.5 - 1
-            p = torch.from_numpy(points[i:i + 8]).float() / size * 2 - 1
-            y = gen(x, p, alphas[i:i + 8])
-            out.append(((y.permute(0, 2, 3, 1).numpy() + 1) * 127.5).clip(0, 255).round().astype(np.uint8))
+            p = to_unit(torch.from_numpy(sources[i:i + 8]).float(), size)
+            out.append(unit_to_images(gen(torch.from_numpy(images_to_unit(images[i:i + 8])), p, alphas[i:i + 8])))
     return np.concatenate(out)
 
 

@@ -21,6 +21,7 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 
 import torch  # noqa: E402
 
+from core.images import images_to_unit  # noqa: E402
 from studio import losses as L  # noqa: E402
 from train_report import anime_sets  # noqa: E402
 
@@ -72,8 +73,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     style, pool = anime_sets(args.size, 72, 300, args.cache)
-    art = torch.as_tensor(style.images).permute(0, 3, 1, 2).float() / 127.5 - 1
-    photo = torch.as_tensor(pool.images).permute(0, 3, 1, 2).float() / 127.5 - 1
+    art, photo = images_to_unit(torch.as_tensor(style.images)), images_to_unit(torch.as_tensor(pool.images))
     print(f"{len(art)} anime faces vs {len(photo)} photos, {args.size} px, batch {args.batch}, {args.steps} steps")
     print("| discriminator setting | mean D loss, last 100 steps (chance 1.39) |\n|---|---|")
     for name, (r1, policy) in SETTINGS.items():

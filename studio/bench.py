@@ -122,7 +122,7 @@ def peak_rss_mb() -> float:
 def run_child(args) -> int:
     """Inference-only measurements; prints one JSON object. Run as `python -m studio.bench --style PATH`, which
     imports no torch (the `python -m studio` parser loads the trainer's modules)."""
-    from core import topology
+    from core.aligned import template_mesh
     from core.engine import stylize
     from core.package import load_style
     from core.runtime import get_runner
@@ -132,8 +132,7 @@ def run_child(args) -> int:
     r = style.config.resolution
     rng = np.random.default_rng(0)
     face = rng.integers(0, 255, (1, r, r, 3), dtype=np.uint8)
-    mesh = np.full((1, topology.NUM_MESH_POINTS, 2), r / 2, np.float32)
-    mesh[0, topology.CANONICAL_INDICES] = (np.asarray(style.config.template) + 1) * r / 2
+    mesh = template_mesh(style.config.template, r)[None]
     generator_ms = median_ms(lambda: runner(face, mesh, 1.0), args.repeats)
     photo = bench_photo(args.photo)
     first = stylize(photo, style)
@@ -282,13 +281,14 @@ PAINT_RECIPE = None  # filled on first use: importing the trainer here would loa
 
 def synthetic_sets(size: int, count: int = 16, seed: int = 0):
     """A StyleSet and a PhotoPool of random images with landmarks near the mean photo face (timing only)."""
+    from core.aligned import to_pixels
     from core.generator import default_template
     from studio.data import PhotoPool, StyleSet
 
     rng = np.random.default_rng(seed)
     template = default_template().numpy()
     def faces(cls):
-        pts = (template[None] + rng.normal(0, 0.02, (count,) + template.shape) + 1) * size / 2
+        pts = to_pixels(template[None] + rng.normal(0, 0.02, (count,) + template.shape), size)
         images = rng.integers(0, 255, (count, size, size, 3), dtype=np.uint8)
         return cls(images=images, points=pts.astype(np.float32), size=size, records=[])
     return faces(StyleSet), faces(PhotoPool)

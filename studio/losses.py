@@ -156,8 +156,9 @@ def face_mask(points: torch.Tensor, size: int, feather: float = 0.06) -> torch.T
     import numpy as np
 
     from core import topology
+    from core.aligned import to_pixels
 
-    oval = (points.detach().cpu().double().numpy()[topology.GROUP_SLICES["face_oval"]] + 1) * size / 2 - 0.5
+    oval = to_pixels(points.detach().cpu().double().numpy()[topology.GROUP_SLICES["face_oval"]], size) - 0.5
     mask = np.zeros((size, size), np.float32)
     cv2.fillConvexPoly(mask, np.round(cv2.convexHull(oval.astype(np.float32)) * 16).astype(np.int32), 1.0,
                        cv2.LINE_AA, 4)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.images import images_to_unit
 from studio.losses import load_vgg, normalize_channels, vgg_path
 
 TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")  # the five LPIPS taps, in its order
@@ -39,8 +40,8 @@ class LPIPS(torch.nn.Module):
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [-1, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [-1, 1] (`core.images.images_to_unit`)."""
+    return torch.from_numpy(images_to_unit(images))
 
 
 def lpips_scores(metric: LPIPS, a: np.ndarray, b: np.ndarray, batch: int = 8) -> np.ndarray:

@@ -6,10 +6,14 @@ import numpy as np
 import pytest
 
 from core import topology
-from core.engine import grown_head, stylize, stylize_tiles, surround_field, tps_points, tps_remap
+from core.background import stylize_tiles
+from core.engine import stylize
+from core.masks import grown_head
 from core.package import StylePackage
 from core.runtime import get_runner
 from core.templates import PHOTO_TEMPLATE
+from core.tps_numpy import surround_field
+from tests.test_damping import close_eyes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,23 +102,6 @@ class TestStylize:
             stylize(astronaut, tiny_style, **kw)
 
 
-class TestStylizeTiles:
-    def test_odd_sizes(self, tiny_style):
-        image = np.random.default_rng(0).integers(0, 255, (150, 97, 3), dtype=np.uint8)
-        assert stylize_tiles(image, get_runner(tiny_style)).shape == image.shape
-
-    def test_tile_interior_equals_single_pass(self, tiny_style):
-        runner = get_runner(tiny_style)
-        r = runner.resolution
-        image = np.random.default_rng(1).integers(0, 255, (r, 2 * r, 3), dtype=np.uint8)
-        out = stylize_tiles(image, runner, overlap=16)
-        from core import topology
-
-        mesh = np.full((1, topology.NUM_MESH_POINTS, 2), r / 2, np.float32)
-        first = runner(image[None, :, :r], mesh, 0.0)[0]
-        assert np.abs(out[:, : r - 16].astype(int) - first[:, : r - 16]).max() <= 1
-
-
 class TestSurroundGeometry:
     def test_hair_and_background_follow_the_face(self, astronaut, small_face_style):
         """At strength 0 the pasted head is the photo warped to the template; the surroundings must carry the
@@ -143,87 +130,7 @@ class TestSurroundGeometry:
         out = stylize(astronaut, small_face_style, strength=0.0, alpha=0.0).image
         np.testing.assert_array_equal(out, astronaut)
 
-    def test_field_is_the_warp_near_the_head_and_zero_at_its_edge(self):
-        template = (np.asarray(PHOTO_TEMPLATE) + 1) * 128
-        canonical = template + np.random.default_rng(0).normal(0, 4, template.shape)
-        head = grown_head(canonical[topology.GROUP_SLICES["face_oval"]])
-        field, frame = surround_field(canonical, template, 256, 1.0, head)
-        g = field.shape[0]
-        cell = 1 / frame[0, 0]
-        centre = np.array([g // 2, g // 2])  # the crop centre: inside the head
-        at = (centre + 0.5) * cell + frame[0, 2] * -cell
-        expected = (tps_points(canonical, template, 256, 1.0, at[None]) - at) / cell
-        np.testing.assert_allclose(field[centre[1], centre[0]], expected[0], atol=1e-4)
-        assert np.abs(field[0]).max() == 0 and np.abs(field[:, -1]).max() == 0
-        still, _ = surround_field(template, template, 256, 1.0, head)
-        assert np.abs(still).max() < 1e-6
-
-
-class TestTpsRemap:
-    def test_identity_when_points_equal_template(self):
-        rng = np.random.default_rng(0)
-        pts = rng.uniform(10, 54, (73, 2))
-        remap = tps_remap(pts, pts, 64, 1.0, reg=0.0)
-        ys, xs = np.mgrid[0:64, 0:64]
-        assert np.abs(remap - np.stack([xs, ys], -1)).max() < 1e-3
-
-    def test_matches_torch_template_tps(self):
-        import torch
-
-        from core.tps import TemplateTPS, norm_to_pixel
-
-        rng = np.random.default_rng(1)
-        template = rng.uniform(-0.8, 0.8, (73, 2))
-        points = template + rng.normal(0, 0.05, (73, 2))
-        grid = TemplateTPS(torch.tensor(template), 32, 32, reg=1e-3)(torch.tensor(points)[None], 0.7)[0].numpy()
-        remap = tps_remap((points + 1) * 16, (template + 1) * 16, 32, 0.7, reg=1e-3)
-        assert np.abs(norm_to_pixel(grid, 32, 32) - 0.5 - remap).max() < 1e-3
-
-
-    def test_large_crops_interpolate_the_exact_map(self):
-        template = (np.asarray(PHOTO_TEMPLATE) + 1) * 256  # a photo's landmarks: a smooth change of shape
-        points = (template - 256) * [0.9, 1.1] + 256 + 12 * np.sin(template[:, ::-1] / 90)
-        remap = tps_remap(points, template, 512, 1.0)
-        ys, xs = np.mgrid[0:512:7, 0:512:7]
-        exact = tps_points(points, template, 512, 1.0, np.stack([xs, ys], -1) + 0.5) - 0.5
-        assert np.abs(remap[ys, xs].reshape(-1, 2) - exact).max() < 0.1  # a tenth of a pixel
-
-
-class TestTurnDamping:
-    def test_frontal_keeps_alpha_turned_loses_it(self, astronaut):
-        from core.engine import turn_damping, yaw
-        from core.landmarks import detect_faces
-
-        points = detect_faces(astronaut)[0].points.astype(np.float64)
-        assert abs(yaw(points)) < 0.1 and turn_damping(points) == 1.0
-        turned = points.copy()
-        turned[4, 0] += 0.6 * np.hypot(*(points[263] - points[33]))  # nose far to one side: a strong turn
-        assert turn_damping(turned) == 0.0
-
-
-def close_eyes(points: np.ndarray, amount: float = 1.0) -> np.ndarray:
-    """Mesh points (478,2) with every upper-lid point moved `amount` of the way onto its lower lid."""
-    closed = points.copy()
-    for upper, lower in [((160, 159, 158), (144, 145, 153)), ((387, 386, 385), (373, 374, 380))]:
-        closed[list(upper)] += amount * (points[list(lower)] - points[list(upper)])
-    return closed
-
-
 class TestWarpSources:
-    def test_zero_is_the_face_one_is_the_average_face(self, astronaut):
-        from core.alignment import align_face
-        from core.engine import warp_sources
-        from core.landmarks import detect_faces
-
-        points = align_face(astronaut, detect_faces(astronaut)[0], size=256).points
-        assert warp_sources(points, 0.0, 256) is points
-        full = warp_sources(points, 1.0, 256)
-        np.testing.assert_allclose(topology.to_canonical(full), (np.asarray(PHOTO_TEMPLATE) + 1) * 128, atol=1e-4)
-        others = np.setdiff1d(np.arange(topology.NUM_MESH_POINTS), topology.CANONICAL_INDICES)
-        np.testing.assert_array_equal(full[others], points[others])  # only the canonical points are read
-        half = topology.to_canonical(warp_sources(points, 0.5, 256))
-        np.testing.assert_allclose(half, (topology.to_canonical(points) + topology.to_canonical(full)) / 2, atol=1e-4)
-
     def test_engine_uses_it_and_the_style_default(self, astronaut, small_face_style):
         own = stylize(astronaut, small_face_style, keep_shape=1.0).image
         assert np.abs(own.astype(int) - stylize(astronaut, small_face_style, keep_shape=0.0).image).mean() > 0.1
@@ -234,26 +141,6 @@ class TestWarpSources:
 
 
 class TestEyeDamping:
-    def test_open_eyes_keep_alpha_closed_lose_it(self, astronaut):
-        from core.engine import eye_aperture, eye_damping
-        from core.landmarks import detect_faces
-
-        points = detect_faces(astronaut)[0].points.astype(np.float64)
-        assert 0.22 < eye_aperture(points) < 0.5 and eye_damping(points) == 1.0
-        assert eye_aperture(close_eyes(points)) == pytest.approx(0.0, abs=1e-6)
-        assert eye_damping(close_eyes(points)) == 0.0
-        half = eye_damping(close_eyes(points, 1 - 0.15 / eye_aperture(points)))  # aperture 0.15: half-way
-        assert half == pytest.approx(0.5, abs=0.02)
-
-    def test_geometry_damping_is_the_product(self, astronaut):
-        from core.engine import eye_damping, geometry_damping, turn_damping
-        from core.landmarks import detect_faces
-
-        points = close_eyes(detect_faces(astronaut)[0].points.astype(np.float64), 0.6)
-        points[4, 0] += 0.2 * np.hypot(*(points[263] - points[33]))
-        assert 0 < turn_damping(points) < 1 and 0 < eye_damping(points) < 1
-        assert geometry_damping(points) == pytest.approx(turn_damping(points) * eye_damping(points))
-
     def test_engine_keeps_the_geometry_of_closed_eyes(self, astronaut, small_face_style):
         from core.landmarks import detect_faces
 
@@ -265,17 +152,45 @@ class TestEyeDamping:
                       - stylize(astronaut, small_face_style, faces=[face], alpha=0.0).image).mean() > 1
 
 
-class TestHeadMask:
-    def test_covers_face_not_corners(self):
-        from core import topology
-        from core.engine import head_mask
-        from core.templates import PHOTO_TEMPLATE
+class TestResolvedSettings:
+    """StylizeResult carries the settings as used, so callers need not recompute the style's defaults."""
 
-        oval = ((np.asarray(PHOTO_TEMPLATE) + 1) * 128)[topology.GROUP_SLICES["face_oval"]]
-        mask = head_mask(oval, 256)
-        centre = oval.mean(0).astype(int)
-        assert mask.shape == (256, 256) and mask[centre[1], centre[0]] > 0.95
-        assert mask[:8, :8].max() == 0 and mask[-8:, -8:].max() == 0
+    def test_defaults_are_the_styles(self, astronaut, small_face_style):
+        config = replace(small_face_style.config, alpha_default=1.3, keep_shape=0.4, mode_default="full")
+        result = stylize(astronaut, StylePackage(small_face_style.path, config))
+        assert (result.mode, result.alpha, result.keep_shape, result.strength) == ("full", 1.3, 0.4, 1.0)
+        assert result.face_alphas == [pytest.approx(1.3, abs=1e-6)]  # a frontal, open-eyed face: undamped
+
+    def test_given_values_and_damping(self, astronaut, small_face_style):
+        from core.landmarks import detect_faces
+
+        face = detect_faces(astronaut)[0]
+        closed = replace(face, points=close_eyes(face.points))
+        result = stylize(astronaut, small_face_style, faces=[face, closed], alpha=2.0, keep_shape=0.0, strength=0.5,
+                         mode="face")
+        assert (result.mode, result.alpha, result.keep_shape, result.strength) == ("face", 2.0, 0.0, 0.5)
+        assert result.face_alphas == [pytest.approx(2.0, abs=1e-6), 0.0]
+
+    def test_frames_carry_them_too(self, astronaut, small_face_style):
+        from core.engine import FrameStylizer
+
+        result = FrameStylizer(small_face_style, alpha=0.5, strength=0.7)(astronaut, 0.0)
+        assert (result.mode, result.alpha, result.keep_shape, result.strength) == \
+            (small_face_style.config.mode_default, 0.5, small_face_style.config.keep_shape, 0.7)
+        assert len(result.face_alphas) == len(result.faces) == 1
+
+
+class TestReexports:
+    def test_every_moved_name_is_the_concern_modules_own(self):
+        """Code that imports the engine's former helpers from core.engine gets the new modules' functions."""
+        from core import aligned, background, damping, engine, masks, tps_numpy
+
+        for module in (aligned, background, damping, masks, tps_numpy):
+            for name in [n for n in engine.__all__ if hasattr(module, n)]:
+                assert getattr(engine, name) is getattr(module, name), name
+        assert all(hasattr(engine, n) for n in engine.__all__)
+        assert {"warp_anchors", "warp_sources", "geometry_damping", "stylize_background", "stylize_tiles",
+                "head_mask", "tps_remap", "FrameStylizer", "detection_frame"} <= set(engine.__all__)
 
 
 class TestOptions:
@@ -368,93 +283,3 @@ class TestPanorama:
         assert detection_frame(panorama, load_image(panorama, max_side=2048)).shape == panorama.shape
 
 
-def transition_width(row: np.ndarray, lo: float = 32, hi: float = 223) -> int:
-    """Pixels of a 1-D profile across one step edge that lie strictly between the two levels."""
-    row = np.asarray(row, float)
-    return int(((row > lo) & (row < hi)).sum())
-
-
-class TestWholeImageBackground:
-    """`stylize_background` (mode "full"): the picture stylized once, reduced, then guided-upsampled to full size."""
-
-    @pytest.fixture(scope="class")
-    def inverting(self, tiny_style):
-        """A runner whose 'style' is the photo's negative (an exact, known answer) that counts the crops it is given."""
-        from core.runtime import Runner
-
-        class Inverting(Runner):
-            backend = "fake"
-            crops = 0
-
-            def run(self, image, landmarks, alpha):
-                type(self).crops += len(image)
-                return -image
-
-        return Inverting(tiny_style)
-
-    @pytest.mark.parametrize("shape", [(301, 517), (1, 1), (2, 3), (64, 2000), (120, 2000), (517, 301)])
-    def test_shape_and_dtype(self, tiny_style, shape):
-        from core.engine import stylize_background
-
-        image = np.random.default_rng(0).integers(0, 255, shape + (3,), dtype=np.uint8)
-        out = stylize_background(image, get_runner(tiny_style))
-        assert out.shape == image.shape and out.dtype == np.uint8
-        assert np.abs(out.astype(int) - image).mean() > 5  # stylized, not passed through
-
-    def test_one_generator_call_for_a_photo(self, inverting):
-        from core.engine import background_size, stylize_background
-
-        assert background_size(1497, 1024, 256) == (256, 175) and background_size(200, 100, 256) == (200, 100)
-        assert background_size(64, 2000, 256) == (64, 2000) and background_size(100, 2000, 256) == (64, 1280)
-        inverting.resolution, before = 256, inverting.crops
-        try:
-            out = stylize_background(np.zeros((1497, 1024, 3), np.uint8), inverting)
-        finally:
-            inverting.resolution = inverting.package.config.resolution
-        assert inverting.crops - before == 1  # stylize_tiles at this size made 35
-        assert (out == 255).all()
-
-    def test_strength(self, tiny_style):
-        from core.engine import stylize_background
-
-        image = np.random.default_rng(2).integers(0, 255, (240, 330, 3), dtype=np.uint8)
-        runner = get_runner(tiny_style)
-        np.testing.assert_array_equal(stylize_background(image, runner, 0.0), image)
-        full = np.abs(stylize_background(image, runner, 1.0).astype(int) - image).mean()
-        half = np.abs(stylize_background(image, runner, 0.5).astype(int) - image).mean()
-        assert full > 10 and 0.35 * full < half < 0.65 * full
-
-    def test_a_step_edge_stays_sharp(self, inverting):
-        """A vertical black/white edge in a photo reduced 7.5x: the output's edge is as sharp as the photo's (a few
-        px), where upsampling the reduced output alone spreads it over many."""
-        import cv2
-
-        from core.engine import background_size, stylize_background
-
-        photo = np.zeros((480, 720, 3), np.uint8)
-        photo[:, 361:] = 255  # not on the reduced grid
-        out = stylize_background(photo, inverting)
-        assert out.shape == photo.shape
-        rows = out[40:440:40, 330:392, 0]
-        assert max(transition_width(r) for r in rows) <= 3
-        assert np.abs(out[:, :340].astype(int) - 255).max() <= 8 and out[:, 380:].max() <= 8  # the negative
-        h, w = background_size(480, 720, inverting.resolution)
-        small = 255 - cv2.resize(photo, (w, h), interpolation=cv2.INTER_AREA)
-        blurred = cv2.resize(small, (720, 480), interpolation=cv2.INTER_CUBIC)[240, 330:392, 0]
-        assert transition_width(blurred) >= 6  # the test tells the two apart
-
-    def test_full_mode_end_to_end_with_a_bundled_style(self):
-        from core.engine import stylize_background
-        from core.images import load_image
-        from core.package import load_style
-
-        style = load_style(ROOT / "styles" / "ink")
-        photo = load_image(ROOT / "examples" / "astronaut.jpg")
-        result = stylize(ROOT / "examples" / "astronaut.jpg", style, mode="full")
-        assert result.image.shape == photo.shape and result.image.dtype == np.uint8
-        assert len(result.faces) == 1 and result.message == ""
-        assert np.abs(result.image[-60:].astype(int) - photo[-60:]).mean() > 10  # the background is stylized ...
-        background = stylize_background(photo, get_runner(style))
-        np.testing.assert_array_equal(result.image[-60:], background[-60:])  # ... by the new path
-        x0, y0, x1, y1 = map(int, result.faces[0].box)
-        assert np.abs(result.image[y0:y1, x0:x1].astype(int) - background[y0:y1, x0:x1]).mean() > 3  # face on top

@@ -337,7 +337,7 @@ class TestAnchors:
         assert np.quantile(err, 0.999) < 2 / 255
 
     def test_engine_pins_the_same_border_points(self):
-        from core.engine import warp_anchors
+        from core.aligned import warp_anchors
         from core.tps import border_anchors
 
         assert warp_anchors({}, 256).shape == (0, 2)

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, JpegImagePlugin
 
 from core.errors import ImageLoadError, ImageTooLargeError
-from core.images import load_image, save_image, to_rgb8
+from core.images import images_to_unit, load_image, save_image, to_rgb8, unit_to_images
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -216,3 +216,32 @@ class TestMaxSide:
         np.testing.assert_array_equal(load_image(astronaut, max_side=512), astronaut)
         assert load_image(astronaut, max_side=100).shape == (100, 100, 3)
         assert load_image(Image.fromarray(astronaut), max_side=0).shape == astronaut.shape
+
+
+class TestUnitImages:
+    """`images_to_unit` / `unit_to_images`: the generator's [-1, 1] NCHW convention, numpy and torch."""
+
+    def test_known_values(self):
+        images = np.array([0, 1, 127, 128, 254, 255], np.uint8).reshape(1, 1, 2, 3)
+        x = images_to_unit(images)
+        assert x.shape == (1, 3, 1, 2) and x.dtype == np.float32 and x.flags.c_contiguous
+        np.testing.assert_allclose(x[0, :, 0, 0], [-1, -1 + 2 / 255, 127 / 127.5 - 1], atol=1e-7)
+        np.testing.assert_allclose(x[0, :, 0, 1], [128 / 127.5 - 1, 254 / 127.5 - 1, 1], atol=1e-7)
+
+    def test_round_trip_and_clipping(self):
+        images = np.random.default_rng(0).integers(0, 256, (2, 5, 7, 3), dtype=np.uint8)
+        np.testing.assert_array_equal(unit_to_images(images_to_unit(images)), images)
+        out = unit_to_images(np.array([-3.0, -1.0, 0.0, 1.0, 5.0], np.float32).reshape(1, 1, 1, 5))
+        assert out.dtype == np.uint8 and out.shape == (1, 1, 5, 1)
+        np.testing.assert_array_equal(out.ravel(), [0, 0, 128, 255, 255])  # 127.5 rounds to even: 128
+
+    def test_torch_matches_numpy(self):
+        import torch
+
+        images = np.random.default_rng(1).integers(0, 256, (2, 4, 6, 3), dtype=np.uint8)
+        t = images_to_unit(torch.from_numpy(images))
+        assert isinstance(t, torch.Tensor) and t.dtype == torch.float32 and t.shape == (2, 3, 4, 6)
+        np.testing.assert_array_equal(t.numpy(), images_to_unit(images))
+        back = unit_to_images(t.requires_grad_())
+        assert isinstance(back, np.ndarray)
+        np.testing.assert_array_equal(back, images)

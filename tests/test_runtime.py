@@ -3,7 +3,7 @@ import shutil
 import numpy as np
 import pytest
 
-from core import topology
+from core.aligned import template_mesh
 from core.errors import StylePackageError
 from core.package import validate_package
 from core.runtime import OnnxRunner, Runner, clear_cache, get_runner
@@ -12,8 +12,7 @@ from core.runtime import OnnxRunner, Runner, clear_cache, get_runner
 def face_batch(style, n=2):
     r = style.config.resolution
     images = np.random.default_rng(0).integers(0, 255, (n, r, r, 3), dtype=np.uint8)
-    mesh = np.full((n, topology.NUM_MESH_POINTS, 2), r / 2, np.float32)
-    mesh[:, topology.CANONICAL_INDICES] = (np.asarray(style.config.template) + 1) * r / 2
+    mesh = np.repeat(template_mesh(style.config.template, r)[None], n, 0)
     return images, mesh
 
 

@@ -17,8 +17,8 @@ from studio.painters import exaggerate  # noqa: E402
 
 import os  # noqa: E402
 if os.environ.get("NODAMP"):  # the engine's per-face geometry damping (head turns, closed eyes) off
-    import core.engine
-    core.engine.geometry_damping = lambda points: 1.0
+    import core.aligned  # prepare_aligned looks the damping up there
+    core.aligned.geometry_damping = lambda points: 1.0
 pkg = load_style(sys.argv[1])
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 40
 faces = C.load_faces(C.holdout_names()[:n])
