@@ -74,3 +74,7 @@ class ConfigError(PortraitStudioError, ValueError):
 
 class ResumeError(PortraitStudioError, ValueError):
     """A run folder cannot be resumed (no checkpoint, or different settings) or would be overwritten."""
+
+
+class QRCodeError(PortraitStudioError, ValueError):
+    """A QR code cannot be made: the text is not a download link, or the image cannot be written."""

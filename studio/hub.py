@@ -421,6 +421,24 @@ def installed_source(path: Path) -> str | None:
     return repo_id if isinstance(repo_id, str) else None
 
 
+def installed_links(path: Path) -> tuple[str, dict[str, str]]:
+    """For a style pulled from the Hub: ("user/name@revision", its mobile download links pinned to the commit it was
+    pulled at, for the files it has); ("", {}) for any other style. Reads only the install record, no network."""
+    try:
+        record = read_json(path / SOURCE_FILE, max_bytes=64 * 1024) if (path / SOURCE_FILE).is_file() else None
+    except StylePackageError:
+        return "", {}
+    if not isinstance(record, dict) or not all(isinstance(record.get(k), str) for k in ("repo_id", "endpoint")):
+        return "", {}
+    repo_id, endpoint = record["repo_id"], record["endpoint"]
+    revision = record.get("revision") if isinstance(record.get("revision"), str) else "main"
+    commit = record.get("commit") if isinstance(record.get("commit"), str) else revision
+    if not REPO_ID_RE.match(repo_id) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", commit):
+        return "", {}
+    files = [p.name for p in path.iterdir() if p.is_file()]
+    return f"{repo_id}@{revision}", mobile_links(repo_id, commit, endpoint, files=files)
+
+
 def check_name_free(dst: Path, repo_id: str, overwrite: bool) -> None:
     """Refuse to install over `dst` unless it is absent, or came from `repo_id` and overwrite is allowed."""
     if not dst.exists():
@@ -514,6 +532,12 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--message", help="commit message")
     p.add_argument("--endpoint", help=f"Hub URL (default: HF_ENDPOINT or {DEFAULT_ENDPOINT})")
     p.add_argument("--no-ort", action="store_true", help="do not add an ORT-format model")
+    qr_out = p.add_mutually_exclusive_group()
+    qr_out.add_argument("--qr", metavar="FILE.png", help="write the QR codes of the phone download links to this "
+                                                         "PNG (one labelled code per link) instead of printing them")
+    qr_out.add_argument("--no-qr", action="store_true", help="print the download links without QR codes")
+    p.add_argument("--qr-invert", action="store_true",
+                   help="print the QR codes for a terminal with dark text on a light background")
     p.set_defaults(func=cmd_push)
 
     p = sub.add_parser("pull", help="download and install a style from the Hub",
@@ -543,9 +567,13 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_push(args) -> int:
+    from studio import qr
+
     path = Path(args.path)
     if not path.is_dir() and NAME_RE.match(args.path):
         path = default_styles_dir() / args.path
+    if args.qr:
+        qr.check_png_path(args.qr)  # a bad --qr file name fails before anything is uploaded
     result = push_style(path, args.repo, private=args.private, tag=args.tag, commit_message=args.message,
                         endpoint=args.endpoint, with_ort=not args.no_ort)
     print(f"pushed {path} to {result.repo_id} (commit {result.commit_oid[:8]}, {len(result.files)} files, "
@@ -557,7 +585,22 @@ def cmd_push(args) -> int:
     links = mobile_links(result.repo_id, result.revision, args.endpoint, files=result.files)
     for name, url in links.items():
         print(f"  {name:<16} {url}")
+    if args.qr:
+        print(f"QR codes of these links: {qr.write_sheet(links, args.qr)}")
+    elif not args.no_qr:
+        blocks = _can_print("▀▄█")
+        for name, url in links.items():
+            print(f"\nscan for {name}:\n{qr.text(url, invert=args.qr_invert, ascii=not blocks)}")
     return 0
+
+
+def _can_print(chars: str) -> bool:
+    """Whether stdout's encoding has these characters (a Windows console or LANG=C may not)."""
+    try:
+        chars.encode(getattr(sys.stdout, "encoding", None) or "ascii")
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
 
 
 def cmd_pull(args) -> int:

@@ -425,7 +425,19 @@ def style_card(style: StylePackage | None) -> str:
     if artworks:
         facts.append(f"{artworks} artworks")
     text = f"### {html.escape(c.display_name)}\n{html.escape(c.description) if c.description else ''}\n\n"
-    return text + " · ".join(facts)
+    return text + " · ".join(facts) + hub_card(style)
+
+
+def hub_card(style: StylePackage) -> str:
+    """For a style pulled from the Hub, where it came from and its phone download links with QR codes."""
+    from studio.hub import installed_links
+
+    try:
+        ref, links = installed_links(style.path)
+        return "\n\n" + links_markdown(links, f"Phone downloads from the Hub ({html.escape(ref)})") if links else ""
+    except PortraitStudioError as exc:  # a damaged install record must not hide the style
+        logger.warning("no Hub links for style %s: %s", style.name, exc)
+        return ""
 
 
 def style_files(style: StylePackage | None) -> list[str]:
@@ -1278,9 +1290,22 @@ ANONYMOUS = False  # huggingface_hub's "no token": visitors never read with a to
 
 
 def links_markdown(links: dict[str, str], title: str) -> str:
+    """The links as a list, then a table of their QR codes (file name over code) for a phone to scan."""
     if not links:
         return f"{title}: no model files found."
-    return f"**{title}**\n\n" + "\n".join(f"- [{html.escape(n)}]({u})" for n, u in links.items())
+    return f"**{title}**\n\n" + "\n".join(f"- [{html.escape(n)}]({u})" for n, u in links.items()) + \
+        "\n\n" + qr_markdown(links)
+
+
+def qr_markdown(links: dict[str, str]) -> str:
+    """A Markdown table with a QR code (PNG data URI) under each file name; QRCodeError for a malformed link."""
+    from studio import qr
+
+    codes = {n: qr.data_uri(u) for n, u in links.items()}  # checks every link before anything is shown
+    head = " | ".join(html.escape(n) for n in codes)
+    rule = " | ".join(":-:" for _ in codes)
+    cells = " | ".join(f'<img src="{d}" alt="QR code of {html.escape(n)}">' for n, d in codes.items())
+    return f"**Scan with a phone** to download a file:\n\n| {head} |\n| {rule} |\n| {cells} |"
 
 
 @user_errors

@@ -422,6 +422,8 @@ class TestHub:
         page.wait_for_function("() => document.querySelector('#pull-ref textarea, #pull-ref input').value "
                                "=== 'alice/moss'")
         page.wait_for_function("() => document.querySelector('#mobile-links').innerText.includes('model.onnx')")
+        page.wait_for_function("() => [...document.querySelectorAll('#mobile-links img')]"  # QR codes, rendered
+                               ".some(i => i.alt === 'QR code of model.onnx' && i.complete && i.naturalWidth > 100)")
         page.locator("#pull").click()
         page.wait_for_function("() => document.querySelector('#pull-status').innerText.includes('Installed')")
         assert (server["styles"] / "moss" / "style.json").is_file()

@@ -594,6 +594,73 @@ class TestCli:
         out, err = capsys.readouterr()
         assert hub_server.token not in out + err
 
+    def test_push_prints_qr_codes(self, hub_server, tiny, capsys, monkeypatch):
+        """Every phone link gets a terminal QR code holding exactly segno's matrix for that link."""
+        from test_qr import expected, text_modules
+
+        from studio import qr
+        from studio.cli import main
+
+        monkeypatch.setenv("HF_TOKEN", hub_server.token)
+        assert main(["push", str(tiny), "--repo", REPO, "--no-ort", "--endpoint", hub_server.endpoint]) == 0
+        out = capsys.readouterr().out
+        links = hub.mobile_links(REPO, endpoint=hub_server.endpoint)
+        assert len(links) == 4
+        for name, url in links.items():
+            block = out.split(f"scan for {name}:\n", 1)[1].split("\n\n", 1)[0].rstrip("\n")
+            want = expected(url, qr.TEXT_BORDER)
+            assert np.array_equal(text_modules(block)[:want.shape[0]], want), name
+        main(["push", str(tiny), "--repo", REPO, "--no-ort", "--no-qr", "--endpoint", hub_server.endpoint])
+        out = capsys.readouterr().out
+        assert "model.onnx" in out and "scan for" not in out and "█" not in out
+
+    def test_push_writes_qr_png(self, hub_server, tiny, tmp_path, capsys, monkeypatch):
+        """The sheet holds segno's matrix of every link where sheet_layout puts it (the links name the test server's
+        port, which changes from run to run, so the exact check samples modules; tests/test_qr.py decodes sheets)."""
+        from PIL import Image
+        from test_qr import expected, sample
+
+        from studio import qr
+        from studio.cli import main
+
+        monkeypatch.setenv("HF_TOKEN", hub_server.token)
+        png = tmp_path / "codes.png"
+        assert main(["push", str(tiny), "--repo", REPO, "--tag", "v2", "--no-ort", "--qr", str(png),
+                     "--endpoint", hub_server.endpoint]) == 0
+        out = capsys.readouterr().out
+        assert f"QR codes of these links: {png}" in out and "█" not in out
+        links = hub.mobile_links(REPO, "v2", hub_server.endpoint)
+        assert len(links) == 4 and all("/resolve/v2/" in u for u in links.values())
+        image = Image.open(png)
+        size, boxes = qr.sheet_layout(links)
+        assert image.size == size
+        for name, url in links.items():
+            b, quiet = boxes[name], boxes[name].border * boxes[name].scale
+            assert np.array_equal(sample(image, b.left + quiet, b.top + quiet, b.scale, b.modules), expected(url))
+
+    @pytest.mark.parametrize("name, message", [("codes.jpg", r"name the file with \.png"),
+                                               ("missing/codes.png", "does not exist")])
+    def test_push_bad_qr_file_uploads_nothing(self, hub_server, tiny, tmp_path, capsys, monkeypatch, name, message):
+        from studio.cli import main
+
+        monkeypatch.setenv("HF_TOKEN", hub_server.token)
+        assert main(["push", str(tiny), "--repo", REPO, "--qr", str(tmp_path / name),
+                     "--endpoint", hub_server.endpoint]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and re.search(message, err) and "Traceback" not in err
+        assert hub_server.count("POST") == 0
+
+    def test_pulled_style_knows_its_links(self, hub_server, tiny, tmp_path):
+        result = hub.push_style(tiny, REPO, token=hub_server.token, endpoint=hub_server.endpoint, tag="v1")
+        package = hub.pull_style(f"{REPO}@v1", styles_dir=tmp_path, endpoint=hub_server.endpoint)
+        ref, links = hub.installed_links(package.path)
+        assert ref == f"{REPO}@v1" and set(links) == {*ONNX_FILES.values(), "model.ort", "mobile.json"}
+        for name, url in links.items():  # pinned to the commit that was pulled
+            assert f"/resolve/{result.commit_oid}/" in url and get(url) == (package.path / name).read_bytes()
+        assert hub.installed_links(tiny) == ("", {})  # not pulled: no links
+        (package.path / ".hub-source.json").write_text('{"repo_id": "../x", "endpoint": "http://h"}')
+        assert hub.installed_links(package.path) == ("", {})
+
     def test_error_exit_code(self, hub_server, tmp_path, capsys):
         from studio.cli import main
 

@@ -582,6 +582,50 @@ class TestHub:
         assert version == 5 and (styles_dir / "tiny_copy" / "style.json").is_file()
         assert (styles_dir / tiny_style.name / "style.json").is_file()
 
+    def test_qr_codes_of_the_links(self, hub_server, styles_dir, tiny_style, tmp_path, monkeypatch):
+        """After a push, in a published style's links and in a pulled style's details: one QR code per phone link,
+        each holding exactly that link."""
+        import base64
+        import io
+        import re
+
+        from PIL import Image
+        from test_qr import expected, sample
+
+        monkeypatch.setenv("PORTRAIT_HUB_ENDPOINT", hub_server.endpoint)
+
+        def codes(markdown: str) -> dict[str, str]:
+            """alt file name -> the URL its QR code holds (read back by sampling module centres)."""
+            found = {}
+            links = dict(re.findall(r"- \[([^\]]+)\]\(([^)]+)\)", markdown))
+            for uri, name in re.findall(r'<img src="(data:image/png;base64,[^"]+)" alt="QR code of ([^"]+)"', markdown):
+                image = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+                want = expected(links[name])
+                assert np.array_equal(sample(image, 16, 16, 4, want.shape[0]), want), name
+                found[name] = links[name]
+            return found
+
+        message, _ = ui.hub_push(tiny_style.name, "alice/tiny", hub_server.token, False, "v1")
+        assert set(codes(message)) == {"model.onnx", "model_fp16.onnx", "model_int8.onnx", "model.ort", "mobile.json"}
+        assert all("/resolve/v1/" in u for u in codes(message).values())
+        published = codes(ui.hub_links_clicked("alice/tiny"))
+        assert len(published) == 5 and all("/resolve/main/" in u for u in published.values())
+
+        assert "QR code" not in ui.style_card(ui.catalog().get(tiny_style.name))  # trained here: no Hub links
+        other = tmp_path / "other"
+        other.mkdir()
+        monkeypatch.setenv("PORTRAIT_STYLES", str(other))
+        ui.hub_pull("alice/tiny@v1", 0)
+        card = ui.style_card(ui.catalog().get("tiny"))
+        assert "Phone downloads from the Hub (alice/tiny@v1)" in card and len(codes(card)) == 5
+
+    def test_bad_link_is_a_message(self, hub_server, monkeypatch):
+        import studio.hub
+
+        monkeypatch.setattr(studio.hub, "mobile_links", lambda *a, **k: {"model.onnx": "not a link"})
+        with pytest.raises(gr.Error, match="'not a link' is not a download link"):
+            ui.hub_links_clicked("alice/tiny")
+
     def test_pull_errors_are_messages(self, hub_server, styles_dir, monkeypatch):
         monkeypatch.setenv("PORTRAIT_HUB_ENDPOINT", hub_server.endpoint)
         with pytest.raises(gr.Error, match="no such style repo"):
