@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11) and install the project's requirements; idempotent.
+# Create .venv (Python 3.11) and install the project's locked requirements; idempotent.
 # Usage: scripts/setup.sh [app|test]
+# app installs requirements.lock, test installs requirements-test.lock (the same versions plus the test tools), both
+# with --require-hashes: every file is checked against the hashes in the lock (update the locks: bash scripts/lock.sh).
+# A stamp named after the lock's content skips the install while the lock is unchanged; a changed lock installs
+# again (pip only touches the packages whose pinned version differs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-app}"
+case "$mode" in
+  app) lock=requirements.lock ;;
+  test) lock=requirements-test.lock ;;
+  *) echo "usage: scripts/setup.sh [app|test]" >&2; exit 2 ;;
+esac
 py="${PYTHON:-python3.11}"
 command -v "$py" >/dev/null || py=python3
 if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
-req=requirements.txt
-[ "$mode" = test ] && req=requirements-test.txt
-stamp=".venv/.installed-$mode-$(cat requirements.txt requirements-test.txt | sha1sum | cut -c1-12)"
+stamp=".venv/.installed-$mode-lock-$(sha1sum "$lock" | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r "$req"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r "$lock"
+  rm -f .venv/.installed-"$mode"-*  # stamps of earlier locks (and of the unlocked requirements files)
   touch "$stamp"
 fi
 if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then
