@@ -21,16 +21,18 @@ from core.background import (background_size, guided_upsample, luminance_gain, s
                              stylize_tiles)
 from core.damping import eye_aperture, eye_damping, geometry_damping, turn_damping, yaw
 from core.images import ImageSource, fit_image, load_image
-from core.landmarks import Face, find_faces
+from core.landmarks import Face, default_detector, find_faces
 from core.masks import HEAD_SCALE, crop_mask, grown_head, head_mask
 from core.options import check_alpha, check_keep_shape, check_max_faces, check_max_side, check_mode, check_strength
 from core.package import STYLIZE_MODES, StylePackage, load_style
 from core.runtime import Runner, get_runner
+from core.scores import FaceScore, score_face, summary as score_summary
 from core.tps_numpy import surround_field, tps_points, tps_remap
 from core.tracking import FaceTracker
 
 __all__ = [  # orchestration, then the names re-exported from the concern modules for existing callers
-    "MODES", "RESAMPLE", "StylizeResult", "stylize", "stylize_faces", "stylize_faces_and_alphas", "FrameStylizer",
+    "MODES", "RESAMPLE", "StylizeResult", "stylize", "stylize_faces", "stylize_faces_and_alphas", "stylize_faces_scored",
+    "FrameStylizer",
     "detection_frame", "scale_face", "detect_for", "face_note",
     "AlignedWarp", "prepare_aligned", "template_mesh", "warp_anchors", "warp_sources",
     "background_size", "guided_upsample", "luminance_gain", "stylize_background", "stylize_tiles",
@@ -56,6 +58,12 @@ class StylizeResult:
     keep_shape: float | None = None
     strength: float | None = None
     face_alphas: list[float] = field(default_factory=list)  # per face in `faces`: alpha after `geometry_damping`
+    scores: list[FaceScore] = field(default_factory=list)  # per face, when asked for (`stylize(..., scores=True)`)
+
+    @property
+    def scores_text(self) -> str:
+        """The faces' scores in one line ("" when none were computed)."""
+        return score_summary(self.scores)
 
     @property
     def summary(self) -> str:
@@ -67,13 +75,23 @@ def stylize_faces_and_alphas(image: np.ndarray, faces: list[Face], runner: Runne
                              background: np.ndarray | None = None,
                              keep_shape: float = 0.0) -> tuple[np.ndarray, list[float]]:
     """`stylize_faces`, also returning the geometry strength each face got after damping (`prepare_aligned`)."""
+    out, alphas, _ = stylize_faces_scored(image, faces, runner, alpha, strength, background, keep_shape)
+    return out, alphas
+
+
+def stylize_faces_scored(image: np.ndarray, faces: list[Face], runner: Runner, alpha: float, strength: float,
+                         background: np.ndarray | None = None, keep_shape: float = 0.0,
+                         score: bool = False) -> tuple[np.ndarray, list[float], list[FaceScore]]:
+    """`stylize_faces_and_alphas`, plus with `score` each face's `core.scores.FaceScore` of the style's output
+    (geometry re-detected on it against the intended landmarks, structure kept from the warped photo)."""
     alpha, strength = check_alpha(alpha), check_strength(strength)
     keep_shape = check_keep_shape(keep_shape) or 0.0
     size = runner.resolution
     config = runner.package.config
     out = image if background is None else background
+    scores: list[FaceScore] = []
     if not faces:
-        return out.copy(), []
+        return out.copy(), [], scores
     aligned = [align_face(image, f, size=size, interpolation=RESAMPLE) for f in faces]
     warps = [prepare_aligned(a.points, alpha, keep_shape, config.template, size) for a in aligned]
     stylized = runner(np.stack([a.image for a in aligned]), np.stack([w.sources for w in warps]),
@@ -89,15 +107,18 @@ def stylize_faces_and_alphas(image: np.ndarray, faces: list[Face], runner: Runne
             head = np.concatenate([grown_head(canonical[oval]), grown_head(warp.geometry[oval])])
             field_, frame = surround_field(start_pinned, warp_template, size, warp.alpha, head)
             out = displace(out, compose_affine(frame, a.matrix), field_)
-        if strength < 1:
+        if strength < 1 or score:
             remap = tps_remap(start_pinned, warp_template, size, warp.alpha)
             warped = cv2.remap(a.image, remap[..., 0], remap[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-            s = np.clip(strength * s.astype(np.float32) + (1 - strength) * warped, 0, 255).astype(np.uint8)
+            if score:
+                scores.append(score_face(s, warped, warp.geometry, mask, default_detector()))
+            if strength < 1:
+                s = np.clip(strength * s.astype(np.float32) + (1 - strength) * warped, 0, 255).astype(np.uint8)
         # below full strength the photo's own detail (finer than the crop holds) comes back in proportion
         reference = crop_image(out, a.matrix, size, RESAMPLE) if strength < 1 else None
         out = paste_back(out, s, a.matrix, mask=mask, interpolation=RESAMPLE, reference=reference,
                          detail=1.0 - strength)
-    return out, [w.alpha for w in warps]
+    return out, [w.alpha for w in warps], scores
 
 
 def stylize_faces(image: np.ndarray, faces: list[Face], runner: Runner, alpha: float, strength: float,
@@ -149,7 +170,8 @@ def face_note(found: int, used: int, limit: int) -> str:
 
 def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | None = None, strength: float = 1.0,
             mode: str | None = None, max_side: int | None = 2048, backend: str = "onnx", variant: str = "fp32",
-            faces: list[Face] | None = None, max_faces: int = 8, keep_shape: float | None = None) -> StylizeResult:
+            faces: list[Face] | None = None, max_faces: int = 8, keep_shape: float | None = None,
+            scores: bool = False) -> StylizeResult:
     """Stylize every face in a photo (mode "face") or the whole picture with faces on top (mode "full").
 
     alpha: geometry strength, mode and keep_shape (0 every face takes the style's template shape, 1 keeps its
@@ -157,7 +179,8 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
     max_side: downscale larger inputs first (None or 0 keeps the size); max_faces: the largest faces stylized
     (the message says when more were found). Options are checked by core.options (OptionError, a ValueError).
     No face in "face" mode returns the original with a message, never an exception. The result carries the
-    settings as used (the style's defaults filled in, each face's damped alpha), so callers need not recompute them.
+    settings as used (the style's defaults filled in, each face's damped alpha), so callers need not recompute them;
+    `scores` adds each face's geometry fidelity and likeness (core.scores; a Face Mesh pass per face, for stills).
     """
     mode, alpha, strength = check_mode(mode), check_alpha(alpha), check_strength(strength)
     keep_shape, max_side, max_faces = check_keep_shape(keep_shape), check_max_side(max_side), check_max_faces(max_faces)
@@ -184,7 +207,8 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
     background = stylize_background(rgb, runner, strength) if mode == "full" else None
     timings["background"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
-    out, face_alphas = stylize_faces_and_alphas(rgb, faces, runner, alpha, strength, background, keep_shape)
+    out, face_alphas, face_scores = stylize_faces_scored(rgb, faces, runner, alpha, strength, background, keep_shape,
+                                                         score=scores)
     timings["faces"] = (time.perf_counter() - t0) * 1000
     message = face_note(found, len(faces), max_faces)
     if not faces:
@@ -192,7 +216,8 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
                    "or choose 'whole image' to stylize everything") if mode == "face" else \
             "no face found: stylized the whole image without face alignment"
     return StylizeResult(image=out, faces=list(faces), message=message, timings=timings, faces_found=found, mode=mode,
-                         alpha=alpha, keep_shape=keep_shape, strength=strength, face_alphas=face_alphas)
+                         alpha=alpha, keep_shape=keep_shape, strength=strength, face_alphas=face_alphas,
+                         scores=face_scores)
 
 
 class FrameStylizer:
