@@ -51,6 +51,9 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
                    help="downscale larger images (0 keeps the size); videos keep their size (up to 4K)")
     p.add_argument("--no-smoothing", action="store_true",
                    help="videos: raw tracked landmarks without One Euro smoothing (to compare the flicker)")
+    p.add_argument("--no-scores", action="store_true",
+                   help="images: skip the per-face scores printed with each result (geometry error in %% of the eye "
+                        "distance, likeness 0-1; core/scores.py), one Face Mesh pass per face")
     p.add_argument("--backend", choices=["onnx", "torch"], default="onnx")
     p.add_argument("--variant", choices=["fp32", "fp16", "int8"], default="fp32")
     p.set_defaults(func=cmd_stylize)
@@ -186,14 +189,16 @@ def cmd_stylize(args) -> int:
     progress = _progress(images, "stylizing")
     for f in progress:
         try:
-            result = stylize(f, style, mode=args.mode, backend=args.backend, variant=args.variant, **options)
+            result = stylize(f, style, mode=args.mode, backend=args.backend, variant=args.variant,
+                             scores=not args.no_scores, **options)
         except ImageLoadError as exc:
             failed += 1
             print(f"skipped {f}: {exc}", file=sys.stderr)
             continue
         save_image(out / (f.stem + ".png"), result.image)
-        if len(files) == 1 or result.message:
-            print(f"{f.name}: {result.summary}", file=sys.stderr)
+        if len(files) == 1 or result.message or result.scores:
+            scores = f"; {result.scores_text}" if result.scores else ""
+            print(f"{f.name}: {result.summary}{scores}", file=sys.stderr)
     images_failed = failed
     for f in videos:
         code = _stylize_video_file(f, out / (f.stem + ".mp4"), style, args, options)

@@ -255,6 +255,9 @@ def stylize_facts(result, shape: tuple[int, ...], style: StylePackage, alpha: fl
     lines = [f"**{n} face{'s' if n != 1 else ''} found** · **{total:.0f} ms** ({stages}) · {shape[1]}×{shape[0]} px",
              f"Style **{style.config.display_name}** · {dict((v, k) for k, v in MODES)[mode].lower()} · "
              f"geometry {alpha:.2f} · own shape {keep_shape:.2f} · style strength {strength:.2f}"]
+    if getattr(result, "scores", None):
+        lines.append(f"Scores: {result.scores_text} (geometry: landmarks found again on the result against the "
+                     "intended shape, lower is closer; likeness: the face's light-dark layout kept, 1 = all of it)")
     if result.message:
         lines.append(f"ℹ️ {result.message}")
     return "  \n".join(lines)
@@ -534,7 +537,8 @@ def stylize_photo(image: str | Path | np.ndarray | None, style_name: str | None,
     mode = check_mode(mode or None)
     style = require_style(style_name)
     rgb = fit_side(load_upload(image), MAX_SIDE)
-    result = stylize(rgb, style, alpha=alpha, strength=strength, mode=mode, max_side=None, keep_shape=keep_shape)
+    result = stylize(rgb, style, alpha=alpha, strength=strength, mode=mode, max_side=None, keep_shape=keep_shape,
+                     scores=True)
     facts = stylize_facts(result, rgb.shape, style, alpha, strength, mode, keep_shape)
     return (rgb, result.image), facts, gr.update(value=save_png(result.image, style.name), interactive=True)
 
@@ -572,6 +576,9 @@ def video_facts(result, style: StylePackage, alpha: float | None, strength: floa
              f"({result.throughput:.1f} frames/s)",
              f"Style **{style.config.display_name}** · {dict((v, k) for k, v in MODES)[result.mode].lower()} · "
              f"geometry {alpha:.2f} · own shape {keep_shape:.2f} · style strength {strength:.2f}"]
+    if getattr(result, "scores", None):
+        lines.append(f"Scores: {result.scores_text} (geometry: landmarks found again on the result against the "
+                     "intended shape, lower is closer; likeness: the face's light-dark layout kept, 1 = all of it)")
     if result.message:
         lines.append(f"ℹ️ {result.message}")
     return "  \n".join(lines)

@@ -54,6 +54,15 @@ class TestStylize:
         assert code == 0
         assert (tmp_path / "out" / "a.png").exists() and not (tmp_path / "out" / "broken.png").exists()
 
+    def test_scores_printed_unless_turned_off(self, astronaut, tiny_style, tmp_path, capsys):
+        Image.fromarray(astronaut).save(tmp_path / "a.jpg")
+        args = ["stylize", str(tmp_path / "a.jpg"), "--style", str(tiny_style.path), "--out", str(tmp_path / "o")]
+        assert main(args) == 0
+        err = capsys.readouterr().err
+        assert "a.jpg: 1 face(s)" in err and ", likeness 0." in err  # geometry: tests/test_scores.py
+        assert main(args + ["--no-scores"]) == 0
+        assert "likeness" not in capsys.readouterr().err
+
     @pytest.mark.parametrize("flag", ["--strength", "--keep-shape"])
     def test_out_of_range_setting(self, tiny_style, tmp_path, capsys, flag):
         assert main(["stylize", str(tmp_path), "--style", str(tiny_style.path), "--out", str(tmp_path / "o"),
