@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from core.landmarks import find_faces  # noqa: E402
 from core.tracking import FaceTracker  # noqa: E402
 from core.package import load_style, scan_styles  # noqa: E402
+from studio.provenance import cpu_model  # noqa: E402
 from studio.video import read_frames, stylize_video  # noqa: E402
 
 GROW = 1.2  # the face box (landmark extent) grown by this about its centre
@@ -52,14 +53,7 @@ GROW = 1.2  # the face box (landmark extent) grown by this about its centre
 
 def machine() -> str:
     """The CPU model name (as lscpu prints it) and the cores this process may use."""
-    name = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    name = cpu_model(platform.processor() or "unknown CPU")
     return f"{name}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores"
 
 

@@ -3,6 +3,9 @@ frame) and reported per file; landmark-consistent augmentation and pixel-space T
 
 Arrays: images (N, S, S, 3) uint8 and canonical landmarks (N, 73, 2) in aligned pixels. Torch helpers work on
 images (B, 3, S, S) in [-1, 1] and canonical points (B, 73, 2) normalized to [-1, 1] (`core.tps` convention).
+
+Why one module of this length: the style set, the photo pool and the augmentations share the record types, the
+detection cache and the landmark conventions; each section below stands alone.
 """
 
 from __future__ import annotations
@@ -312,6 +315,112 @@ def _check_size(size: int) -> None:
 
 # --------------------------------------------------------------------------- style set
 
+# Statuses an artwork holds only between build_style_set's passes: keypoint overrides waiting for the set's mean
+# shape, and files without a detected face waiting for the `missing` rule. None survives into a StyleSet.
+PENDING = ("keypoints", "missing")
+ARTWORK_STATUSES = STATUSES + PENDING
+
+
+@dataclass
+class ArtworkEntry:
+    """One artwork file while `build_style_set` works on it; `status` is always one of ARTWORK_STATUSES.
+
+    image/points: the aligned face and its canonical landmarks once it has one; rgb/keypoints: the decoded file
+    and the override keypoints of a "keypoints" entry; hw: the file's (height, width).
+    """
+
+    name: str
+    path: Path
+    meta: dict | None = None
+    status: str = "missing"
+    message: str = ""
+    source: str = ""
+    hw: tuple[int, int] | None = None
+    image: np.ndarray | None = None
+    points: np.ndarray | None = None
+    rgb: np.ndarray | None = None
+    keypoints: np.ndarray | None = None
+    z: float | None = None
+
+    def __setattr__(self, key: str, value: object) -> None:
+        if key == "status" and value not in ARTWORK_STATUSES:
+            raise ValueError(f"artwork status {value!r} is not one of {ARTWORK_STATUSES}")
+        super().__setattr__(key, value)
+
+    def place(self, image: np.ndarray, points: np.ndarray, status: str, source: str, message: str = "") -> None:
+        """The aligned face and its canonical landmarks, with where they came from."""
+        self.image, self.points, self.status, self.source, self.message = image, points, status, source, message
+        self.rgb = self.keypoints = None
+
+    def exclude(self, message: str) -> None:
+        self.status, self.message, self.rgb, self.keypoints = "excluded", message, None, None
+
+    def record(self, index: int | None) -> ImageRecord:
+        return ImageRecord(self.name, self.status, self.message, self.source, index, self.z)
+
+
+def _read_artwork(entry: ArtworkEntry, override: tuple[str, np.ndarray] | None, size: int, margin: float,
+                  detector: Detector | None, cache: Path | None) -> None:
+    """Pass 1 for one file: apply its override (full points now, keypoints later) or detect and align its face."""
+    try:
+        if override is not None:
+            kind, data = override
+            rgb = load_image(entry.path)
+            entry.hw = rgb.shape[:2]
+            if kind == "points":
+                aligned = align_face(rgb, data, size=size, margin=margin)
+                entry.place(aligned.image, topology.to_canonical(aligned.points), "override", "override",
+                            "landmarks from the override file")
+            else:
+                entry.rgb, entry.keypoints, entry.status = rgb, data, "keypoints"  # fitted in pass 2 (mean shape)
+            return
+        image, mesh, n, entry.hw = _detect_align(entry.path, size, margin, detector, cache)
+        if image is None:
+            entry.status = "missing"
+        else:
+            entry.place(image, topology.to_canonical(mesh), "ok", "detected",
+                        f"{n} faces found, used the largest" if n > 1 else "")
+    except ImageLoadError as exc:
+        entry.exclude(f"not a readable image: {exc}")
+    except LandmarkError as exc:
+        entry.exclude(f"cannot align: {exc}")
+
+
+def _fit_pending(entries: list[ArtworkEntry], missing: str, size: int, margin: float) -> None:
+    """Pass 2: fit keypoint overrides and landmark-less artworks to the mean shape of the others."""
+    known = [e.points for e in entries if e.points is not None]
+    mean_px = np.mean(known, axis=0) if known else (np.asarray(PHOTO_TEMPLATE) + 1.0) * size / 2.0
+    for e in entries:
+        if e.status == "keypoints":
+            try:
+                pts = fit_keypoints(e.keypoints, mean_px)
+                aligned = align_face(e.rgb, pts, size=size, margin=margin)
+                e.place(aligned.image, aligned.points, "override", "override",
+                        f"{len(pts)} landmarks fitted to the override keypoints")
+            except LandmarkError as exc:
+                e.exclude(f"override keypoints cannot be used: {exc}")
+        elif e.status == "missing" and missing == "template":
+            pts = template_in_image(mean_px, *e.hw)
+            aligned = align_face(load_image(e.path), pts, size=size, margin=margin)
+            basis = "the set's mean shape" if known else "the photo template (no artwork had landmarks)"
+            e.place(aligned.image, aligned.points, "fitted", "template",
+                    f"no face found: fitted {basis}, face assumed to fill the centred square")
+        elif e.status == "missing":
+            e.exclude("no face found: set its landmarks in the landmark editor, or train with missing='template'")
+
+
+def _flag_outliers(used: list[ArtworkEntry], size: int) -> None:
+    """Pass 3: score the measured shapes (fitted ones are the mean by construction); far ones become outliers."""
+    measured = [e for e in used if e.source != "template"]
+    if len(measured) < 4:
+        return
+    for e, z in zip(measured, outlier_scores(np.stack([e.points for e in measured]), size)):
+        e.z = round(float(z), 2)
+        if z > OUTLIER_Z:
+            e.status = "outlier"
+            e.message = (f"landmarks ({e.source}) far from the set's mean shape (robust z = {z:.1f} > "
+                         f"{OUTLIER_Z}); check them in the landmark editor")
+
 
 def build_style_set(sources: str | Path | Sequence[str | Path], size: int, overrides: str | Path | None = None,
                     missing: str = "exclude", detector: Detector | None = None, *,
@@ -326,117 +435,54 @@ def build_style_set(sources: str | Path | Sequence[str | Path], size: int, overr
     _check_size(size)
     if missing not in MISSING:
         raise DatasetError(f"missing must be one of {MISSING}, got {missing!r}")
-    skip = [Path(overrides)] if overrides is not None else []
-    files, root = _list_files(sources, skip)
+    files, root = _list_files(sources, [Path(overrides)] if overrides is not None else [])
     where = str(sources) if isinstance(sources, (str, Path)) else f"the {len(files)} given files"
     if not files:
         raise DatasetError(f"{where} is empty: put the artworks of one style in it (JPEG or PNG, 10-100 images)")
-    table = load_overrides(overrides)
-    meta = _load_metadata(root)
+    table, meta = load_overrides(overrides), _load_metadata(root)
     cache = Path(cache_dir) if cache_dir is not None else None
 
-    # Pass 1: read, detect or apply overrides, align.
-    entries: list[dict] = []
-    used_keys: set[str] = set()
-    for path in files:
-        name = _name(path, root)
-        entry = {"name": name, "path": path, "meta": meta.get(path.name)}
-        entries.append(entry)
-        key = name if name in table else path.name if path.name in table else None
-        try:
-            if key is not None:
-                used_keys.add(key)
-                kind, data = _override_points(table[key], f"override {key!r}")
-                rgb = load_image(path)
-                entry["hw"] = rgb.shape[:2]
-                if kind == "points":
-                    aligned = align_face(rgb, data, size=size, margin=margin)
-                    entry.update(image=aligned.image, points=topology.to_canonical(aligned.points), status="override",
-                                 source="override", message="landmarks from the override file")
-                else:
-                    entry.update(rgb=rgb, keypoints=data, status="keypoints")  # fitted in pass 2 (mean shape)
-                continue
-            image, mesh, n, hw = _detect_align(path, size, margin, detector, cache)
-            entry["hw"] = hw
-            if image is None:
-                entry.update(status="missing")
-            else:
-                note = f"{n} faces found, used the largest" if n > 1 else ""
-                entry.update(image=image, points=topology.to_canonical(mesh), status="ok", source="detected",
-                             message=note)
-        except ImageLoadError as exc:
-            entry.update(status="excluded", message=f"not a readable image: {exc}")
-        except LandmarkError as exc:
-            entry.update(status="excluded", message=f"cannot align: {exc}")
-
-    readable = [e for e in entries if e["status"] != "excluded"]
+    entries, used_keys = [ArtworkEntry(_name(p, root), p, meta.get(p.name)) for p in files], set()
+    for e in entries:
+        key = e.name if e.name in table else e.path.name if e.path.name in table else None
+        if key is not None:
+            used_keys.add(key)
+        override = _override_points(table[key], f"override {key!r}") if key is not None else None
+        _read_artwork(e, override, size, margin, detector, cache)
+    readable = [e for e in entries if e.status != "excluded"]
     if not readable:
         raise DatasetError(f"none of the {len(files)} files in {where} is a readable image (JPEG, PNG, WebP, BMP, "
                            "GIF or TIFF): add the artworks of the style")
-    lacking = [e for e in entries if e["status"] == "missing"]
+    lacking = [e.name for e in entries if e.status == "missing"]
     if missing == "error" and lacking:
-        names = ", ".join(e["name"] for e in lacking[:10]) + (" ..." if len(lacking) > 10 else "")
+        names = ", ".join(lacking[:10]) + (" ..." if len(lacking) > 10 else "")
         raise DatasetError(f"no face found in {len(lacking)} artwork(s): {names}. Set their landmarks in the "
                            "landmark editor (an overrides file), or use missing='template' or 'exclude'")
 
-    # Pass 2: fit keypoint overrides and landmark-less artworks to the mean shape of the others.
-    known = [e["points"] for e in entries if "points" in e]
-    mean_px = np.mean(known, axis=0) if known else (np.asarray(PHOTO_TEMPLATE) + 1.0) * size / 2.0
-    for e in entries:
-        if "keypoints" in e:
-            try:
-                pts = fit_keypoints(e.pop("keypoints"), mean_px)
-                aligned = align_face(e.pop("rgb"), pts, size=size, margin=margin)
-                e.update(image=aligned.image, points=aligned.points, status="override", source="override",
-                         message=f"{len(pts)} landmarks fitted to the override keypoints")
-            except LandmarkError as exc:
-                e.pop("rgb", None)
-                e.update(status="excluded", message=f"override keypoints cannot be used: {exc}")
-        elif e["status"] == "missing" and missing == "template":
-            pts = template_in_image(mean_px, *e["hw"])
-            aligned = align_face(load_image(e["path"]), pts, size=size, margin=margin)
-            basis = "the set's mean shape" if known else "the photo template (no artwork had landmarks)"
-            e.update(image=aligned.image, points=aligned.points, status="fitted", source="template",
-                     message=f"no face found: fitted {basis}, face assumed to fill the centred square")
-        elif e["status"] == "missing":
-            e.update(status="excluded", message="no face found: set its landmarks in the landmark editor, "
-                                                "or train with missing='template'")
-
-    used = [e for e in entries if "image" in e]
+    _fit_pending(entries, missing, size, margin)
+    used = [e for e in entries if e.image is not None]
     if not used:
         raise DatasetError(f"no face found in any of the {len(readable)} artworks in {where}: set landmarks by hand "
                            "in the landmark editor (an overrides file), or train with --missing template to fit "
                            "the mean face to each artwork")
     if len(used) < 2:
-        raise DatasetError(f"only {len(used)} usable artwork in {where} ({used[0]['name']}); a style needs at least "
+        raise DatasetError(f"only {len(used)} usable artwork in {where} ({used[0].name}); a style needs at least "
                            "2 (10-100 recommended): add more artworks or fix the excluded ones")
-
-    # Outliers among measured shapes (fitted ones are the mean by construction).
-    measured = [i for i, e in enumerate(used) if e["source"] != "template"]
-    if len(measured) >= 4:
-        z = outlier_scores(np.stack([used[i]["points"] for i in measured]), size)
-        for i, zi in zip(measured, z):
-            used[i]["z"] = round(float(zi), 2)
-            if zi > OUTLIER_Z:
-                used[i]["status"] = "outlier"
-                used[i]["message"] = (f"landmarks ({used[i]['source']}) far from the set's mean shape "
-                                      f"(robust z = {zi:.1f} > {OUTLIER_Z}); check them in the landmark editor")
+    _flag_outliers(used, size)
     if exclude_outliers:
         for e in used:
-            if e["status"] == "outlier":
-                e["status"], e["message"] = "excluded", e["message"] + "; excluded as an outlier"
-        used = [e for e in used if e["status"] != "excluded"]
+            if e.status == "outlier":
+                e.status, e.message = "excluded", e.message + "; excluded as an outlier"
+        used = [e for e in used if e.status != "excluded"]
         if len(used) < 2:
             raise DatasetError(f"fewer than 2 artworks left in {where} after excluding outliers; keep them")
 
-    records, rows = [], {id(e): k for k, e in enumerate(used)}
-    for e in entries:
-        records.append(ImageRecord(e["name"], e["status"], e.get("message", ""), e.get("source", ""),
-                                   rows.get(id(e)), e.get("z")))
+    rows = {id(e): k for k, e in enumerate(used)}
     warnings = [f"override {k!r} matches no file in {where}" for k in table if k not in used_keys]
-    return StyleSet(images=np.stack([e["image"] for e in used]),
-                    points=np.stack([e["points"] for e in used]).astype(np.float32), size=size, records=records,
-                    provenance=[e["meta"] for e in used], warnings=warnings, source=where)
+    return StyleSet(images=np.stack([e.image for e in used]),
+                    points=np.stack([e.points for e in used]).astype(np.float32), size=size,
+                    records=[e.record(rows.get(id(e))) for e in entries], provenance=[e.meta for e in used],
+                    warnings=warnings, source=where)
 
 
 # --------------------------------------------------------------------------- photo pool

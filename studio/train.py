@@ -1,8 +1,13 @@
 """The few-shot style trainer (arXiv 2211.15549): a photo -> style generator G with feature-space TPS to the
 style's mean landmark template, a texture-only reverse generator F, two patch discriminators, and the
-geometry-aware losses of `studio.losses`. Shaped like Accelerate's cv_example: build everything, one
-`accelerator.prepare`, `accelerator.backward`, `save_state` checkpoints; runs on CPU, one GPU or under
-`accelerate launch` unchanged. The EMA of G is exported as a style package with `core.export.save_style`.
+geometry-aware losses of `studio.losses`. Shaped like Accelerate's cv_example: `_train` builds everything, one
+`accelerator.prepare` (in `Trainer`), then per step `Trainer.step` (with `accelerator.backward`), the EMA, and
+`save_state` checkpoints through the run folder (`studio.run.RunDir`); runs on CPU, one GPU or under
+`accelerate launch` unchanged. The EMA of G is exported as a style package with `core.export.save_style`, with
+what `studio.provenance` records.
+
+Why one module of this length: `Trainer.step` (every loss term of the G, F and D updates) is most of it and reads
+best whole; the run folder and provenance live in their own modules.
 """
 
 from __future__ import annotations
@@ -11,10 +16,7 @@ import argparse
 import copy
 import json
 import logging
-import math
-import platform
 import re
-import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -26,24 +28,24 @@ import torch
 
 from core.errors import ConfigError, DatasetError, ResumeError, StylePackageError, TrainingCancelled
 from core.generator import Generator, GeneratorConfig
-from core.images import save_image
 from core.package import NAME_RE, StyleConfig, StylePackage
 from studio import losses as L
-from studio.config import PRESETS, RESUMABLE, TrainConfig
+from studio.config import PRESETS, TrainConfig
 from studio.data import (PhotoPool, StyleSet, build_photo_pool, build_style_set, color_jitter, default_photo_source,
-                         hflip, license_summary, random_tps, random_warp, sample_rows, seeded_generator, source_label,
-                         to_tensor, to_uint8, warp_to)
+                         hflip, random_tps, random_warp, sample_rows, seeded_generator, to_tensor, to_uint8, warp_to)
 from studio.progress import CallbackList, Progress, TqdmCallback, TrainCallback
+from studio.provenance import ATTRIBUTION_FILE, hardware, provenance
+from studio.run import (CHECKPOINT_FILES, CHECKPOINT_TMP, CHECKPOINTS, CONFIG_FILE, DATASET_FILE, LOSSES_FILE,
+                        PLOT_FILE, PREVIEWS, STEP_RE, RunDir, plot_losses, preview_grid, read_losses)
+from studio.run import checkpoint_missing as _checkpoint_missing  # noqa: F401  (tests import it from here)
+
+# Re-exported: these lived here before the run folder and provenance had modules of their own.
+__all__ = ["ATTRIBUTION_FILE", "CHECKPOINTS", "CHECKPOINT_FILES", "CHECKPOINT_TMP", "CONFIG_FILE", "ConfigError",
+           "DATASET_FILE", "LOSSES_FILE", "PLOT_FILE", "PREVIEWS", "ResumeError", "RunDir", "STEP_RE", "StepCounter",
+           "TrainConfig", "TrainResult", "Trainer", "config_from_args", "hardware", "plot_losses", "preview_grid",
+           "provenance", "read_losses", "register_cli", "style_name", "train"]
 
 log = logging.getLogger(__name__)
-
-CHECKPOINTS = "checkpoints"
-CONFIG_FILE = "config.json"
-LOSSES_FILE = "losses.jsonl"
-PLOT_FILE = "losses.png"
-PREVIEWS = "previews"
-DATASET_FILE = "dataset.json"
-ATTRIBUTION_FILE = "attribution.json"
 
 
 @dataclass
@@ -57,16 +59,31 @@ class TrainResult:
 
 
 class StepCounter:
-    """The optimizer step and the training wall time so far, saved with every checkpoint."""
+    """The optimizer step and the training wall time so far, saved with every checkpoint; `start` begins this
+    session's clock."""
 
     def __init__(self) -> None:
         self.step, self.wall_s = 0, 0.0
+        self._start_step, self._start_wall, self._t0 = 0, 0.0, time.perf_counter()
 
     def state_dict(self) -> dict:
         return {"step": self.step, "wall_s": self.wall_s}
 
     def load_state_dict(self, state: dict) -> None:
         self.step, self.wall_s = int(state["step"]), float(state["wall_s"])
+
+    def start(self) -> None:
+        self._start_step, self._start_wall, self._t0 = self.step, self.wall_s, time.perf_counter()
+
+    def now(self) -> float:
+        """The training wall time so far: earlier sessions' and this one's."""
+        return self._start_wall + time.perf_counter() - self._t0
+
+    def progress(self, total: int, losses: dict[str, float]) -> Progress:
+        elapsed = time.perf_counter() - self._t0
+        rate = (self.step - self._start_step) / max(elapsed, 1e-9)
+        return Progress(self.step, total, losses, (total - self.step) / max(rate, 1e-9), self._start_wall + elapsed,
+                        rate)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -81,153 +98,14 @@ def style_name(out: str | Path, name: str | None = None) -> str:
     return value
 
 
-def hardware() -> str:
-    """GPU name, else the CPU model and core count."""
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import os
-    return f"{model} ({os.cpu_count()} cores, {torch.get_num_threads()} torch threads)"
-
-
-def preview_grid(originals: np.ndarray, stylized: np.ndarray, per_row: int = 4) -> np.ndarray:
-    """(N, S, S, 3) pairs -> one uint8 image: rows of `per_row` [original | stylized] pairs, white gaps."""
-    n, s = len(originals), originals.shape[1]
-    rows = math.ceil(n / per_row)
-    cols = min(n, per_row)
-    gap = max(2, s // 32)
-    grid = np.full((rows * (s + gap) - gap, cols * (2 * s + 3 * gap) - 2 * gap, 3), 255, np.uint8)
-    for i in range(n):
-        r, c = divmod(i, per_row)
-        y, x = r * (s + gap), c * (2 * s + 3 * gap)
-        grid[y:y + s, x:x + s] = originals[i]
-        grid[y:y + s, x + s + gap:x + 2 * s + gap] = stylized[i]
-    return grid
-
-
-def read_losses(run_dir: str | Path) -> list[dict]:
-    file = Path(run_dir) / LOSSES_FILE
-    if not file.is_file():
-        return []
-    return [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
-
-
-def plot_losses(run_dir: str | Path, smooth: int = 25) -> Path | None:
-    """losses.png in run_dir: every term against the step, moving average over `smooth` steps."""
-    rows = read_losses(run_dir)
-    if not rows:
-        return None
-    from matplotlib.figure import Figure  # no pyplot: no global backend, safe off the main thread (Agg canvas)
-
-    keys = list(dict.fromkeys(k for r in rows for k in r if k not in ("step", "time_s")))
-    steps = np.array([r["step"] for r in rows])
-    fig = Figure(figsize=(12, 2.6 * math.ceil(len(keys) / 3)))
-    axes = fig.subplots(math.ceil(len(keys) / 3), 3, squeeze=False)
-    for ax, key in zip(axes.flat, keys):
-        values = np.array([r.get(key, np.nan) for r in rows], dtype=float)
-        ok = np.isfinite(values)  # terms logged on some steps only (warm-up, lazy R1)
-        x, y = steps[ok], values[ok]
-        ax.plot(x, y, alpha=0.3, lw=0.8)
-        if len(y) >= smooth:
-            ax.plot(x[smooth - 1:], np.convolve(y, np.ones(smooth) / smooth, mode="valid"), lw=1.5)
-        ax.set_title(key, fontsize=9)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(keys):]:
-        ax.axis("off")
-    fig.tight_layout()
-    path = Path(run_dir) / PLOT_FILE
-    fig.savefig(path, dpi=90)
-    return path
-
-
-CHECKPOINT_TMP = ".tmp-"  # checkpoints are written to checkpoints/.tmp-step_N and renamed to step_N when complete
-# What accelerate's load_state needs, by the files save_state writes last: weights (either name), the random
-# states, and the trainer's second custom object (the step counter, the very last file).
-CHECKPOINT_FILES = (("model.safetensors", "pytorch_model.bin"), ("random_states_0.pkl",), ("custom_checkpoint_1.pkl",))
-STEP_RE = re.compile(r"step_(\d+)")
-
-
-def _step_dirs(run_dir: Path) -> list[Path]:
-    """Every checkpoints/step_N folder, complete or not, by step."""
-    found = [p for p in (run_dir / CHECKPOINTS).glob("step_*") if p.is_dir() and STEP_RE.fullmatch(p.name)]
-    return sorted(found, key=lambda p: int(p.name.split("_")[1]))
-
-
-def _checkpoint_missing(path: Path) -> list[str]:
-    """The files a checkpoint folder lacks for resuming ([] when complete): a run killed while writing one with
-    an older version left it partial or empty."""
-    return [names[0] for names in CHECKPOINT_FILES if not any((path / n).is_file() for n in names)]
-
-
 def _checkpoints(run_dir: Path) -> list[Path]:
-    """The complete checkpoints of a run, oldest first (incomplete ones are never resumed from or counted)."""
-    return [p for p in _step_dirs(run_dir) if not _checkpoint_missing(p)]
-
-
-def _incomplete_checkpoints(run_dir: Path) -> list[tuple[Path, str]]:
-    """(folder, why) for each unusable checkpoint: temporary folders of a save that never finished, and step
-    folders missing files."""
-    stale = [(p, "a checkpoint still being written when the run stopped")
-             for p in sorted((run_dir / CHECKPOINTS).glob(CHECKPOINT_TMP + "*")) if p.is_dir()]
-    partial = [(p, f"incomplete: missing {', '.join(m)}") for p in _step_dirs(run_dir)
-               if (m := _checkpoint_missing(p))]
-    return stale + partial
-
-
-def _remove_incomplete(run_dir: Path) -> list[tuple[Path, str]]:
-    """Delete the unusable checkpoints of a run (a kill -9 mid-save leaves one), saying which and why."""
-    removed = _incomplete_checkpoints(run_dir)
-    for path, why in removed:
-        log.warning("removed checkpoint %s (%s); it cannot be resumed from", path, why)
-        shutil.rmtree(path, ignore_errors=True)
-    return removed
-
-
-def _publish_checkpoint(tmp: Path, path: Path) -> Path:
-    """Move a fully written checkpoint folder into place with one rename, so a kill leaves no partial step_N."""
-    if path.exists():
-        shutil.rmtree(path)
-    tmp.rename(path)
-    return path
+    """The complete checkpoints of a run, oldest first (`RunDir.checkpoints`)."""
+    return RunDir(run_dir).checkpoints()
 
 
 def _check_resume(config: TrainConfig, run_dir: Path, resume: bool) -> Path | None:
-    """The checkpoint to resume from (None for a fresh run): the latest complete one, after removing (and
-    naming) incomplete ones; refuses mismatched or clobbering runs."""
-    removed = _remove_incomplete(run_dir)
-    ckpts = _checkpoints(run_dir)
-    if not resume:
-        if ckpts:
-            raise ResumeError(f"{run_dir} already holds checkpoints; pass --resume to continue that run, or "
-                              "choose another --run-dir")
-        return None
-    if not ckpts:
-        gone = "".join(f"; removed {p.name} ({why})" for p, why in removed)
-        gone = f" that can be resumed{gone}" if removed else ""
-        raise ResumeError(f"nothing to resume in {run_dir}: it has no checkpoints{gone}; start without --resume")
-    if removed:
-        log.warning("resuming from %s, the latest complete checkpoint", ckpts[-1])
-    saved_file = run_dir / CONFIG_FILE
-    if saved_file.is_file():
-        saved = json.loads(saved_file.read_text())
-        if isinstance(saved.get("generator"), dict):  # generator keys added since then take their legacy values
-            saved["generator"] = GeneratorConfig.from_dict(saved["generator"]).to_dict()
-        now = json.loads(json.dumps(config.to_dict()))  # tuples -> lists, like the saved file
-        # a run saved before a setting existed ran with that setting's default
-        default = json.loads(json.dumps(TrainConfig().to_dict()))
-        diff = sorted(k for k in now if k not in RESUMABLE and now.get(k) != saved.get(k, default.get(k)))
-        if diff:
-            raise ResumeError(f"cannot resume {run_dir}: settings {diff} differ from the saved run "
-                              f"({saved_file}); resume with the saved config (omit --config/--preset) or "
-                              "start a new --run-dir")
-    return ckpts[-1]
+    """The checkpoint to resume from (`RunDir.check_resume`)."""
+    return RunDir(run_dir).check_resume(config, resume)
 
 
 def random_crop(x: torch.Tensor, size: int, rng: torch.Generator) -> torch.Tensor:
@@ -512,29 +390,83 @@ def _train(config: TrainConfig, styles: Any, photos: Any, out: str | Path, run_d
            resume: bool, callback: TrainCallback, cancel: threading.Event | None, name: str | None,
            overrides: str | Path | None, overwrite: bool, style_set: StyleSet | None,
            photo_pool: PhotoPool | None) -> TrainResult:
+    """The loop of Accelerate's cv_example: build everything, one prepare, then step, backward, EMA, save_state."""
+    config.validate()
+    out, name = Path(out), style_name(out, name)
+    if out.exists() and not overwrite:
+        raise StylePackageError(f"{out} already exists; choose another --out or remove it first")
+    run = RunDir(run_dir if run_dir is not None else Path("runs") / name)
+    start_ckpt = run.check_resume(config, resume)
+    acc = _accelerator(config)
+    run.main = acc.is_main_process
+    run.start(config, fresh=start_ckpt is None)
+    style, pool, held, train_pool = _load_data(config, acc, run, styles, photos, overrides, style_set, photo_pool)
+    trainer = Trainer(config, acc, style, train_pool)  # the models, optimizers and the one accelerator.prepare
+    counter = trainer.counter
+    if start_ckpt is not None:
+        acc.load_state(str(start_ckpt))
+        run.resumed(counter.step)
+    latest, preview = {}, None
+    callback.on_start(config.steps)
+    counter.start()
+    try:
+        while counter.step < config.steps:
+            step = counter.step
+            if _cancelled(acc, cancel):
+                path = _checkpoint(run, acc, counter, config, callback)
+                raise TrainingCancelled(
+                    f"training cancelled at step {step}/{config.steps}; checkpoint {path}. Resume with "
+                    f"`python -m studio train ... --resume --run-dir {run.path}` (train(..., resume=True))")
+            latest = {}
+            for micro in range(config.grad_accum):
+                with acc.accumulate(trainer.G, trainer.F, trainer.DY, trainer.DX):
+                    for k, v in trainer.step(step, micro).items():  # forward, losses, accelerator.backward
+                        latest[k] = latest.get(k, 0.0) + v / config.grad_accum
+            # EMA warm-up: the average follows G closely at first instead of lagging behind its random init.
+            L.ema_update(trainer.ema, acc.unwrap_model(trainer.G), min(config.ema_decay, (1 + step) / (10 + step)))
+            counter.step = step + 1
+            if run.main:
+                progress = counter.progress(config.steps, latest)
+                run.log_losses(counter.step, progress.elapsed_s, latest)
+                callback.on_step(progress)
+            if run.main and len(held) and (counter.step % config.preview_every == 0 or counter.step == config.steps):
+                preview = preview_grid(held.images, trainer.stylize(held))
+                run.save_preview(counter.step, preview)
+                callback.on_preview(counter.step, preview)
+            if counter.step % config.checkpoint_every == 0 or counter.step == config.steps:
+                _checkpoint(run, acc, counter, config, callback)
+    except KeyboardInterrupt:
+        path = _checkpoint(run, acc, counter, config, callback)
+        raise TrainingCancelled(f"training interrupted at step {counter.step}/{config.steps}; checkpoint "
+                                f"{path}. Resume with --resume --run-dir {run.path}") from None
+    finally:
+        run.close()  # losses.jsonl closed, losses.png drawn
+    result = TrainResult(None, run.path, counter.step, counter.now(), run.final_losses(latest), preview)
+    if run.main:
+        result.package = _export(trainer, config, out, name, style, pool, held, result, overwrite, styles, photos)
+    acc.wait_for_everyone()
+    return result
+
+
+def _accelerator(config: TrainConfig) -> Any:
+    """An Accelerator for CPU, one GPU (mixed precision there only) or `accelerate launch`'s processes; seeded."""
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
-    config.validate()
-    out = Path(out)
-    name = style_name(out, name)
-    if out.exists() and not overwrite:
-        raise StylePackageError(f"{out} already exists; choose another --out or remove it first")
-    run_dir = Path(run_dir) if run_dir is not None else Path("runs") / name
-    start_ckpt = _check_resume(config, run_dir, resume)
     if config.threads:
         torch.set_num_threads(config.threads)
     cuda = torch.cuda.is_available()
     acc = Accelerator(mixed_precision=config.mixed_precision if cuda else "no", cpu=not cuda,
                       gradient_accumulation_steps=config.grad_accum)
     set_seed(config.seed)
-    main = acc.is_main_process
-    if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        config.save(run_dir / CONFIG_FILE)
-        if start_ckpt is None:
-            (run_dir / LOSSES_FILE).write_text("")
+    return acc
 
+
+def _load_data(config: TrainConfig, acc: Any, run: RunDir, styles: Any, photos: Any, overrides: Any,
+               style_set: StyleSet | None, photo_pool: PhotoPool | None
+               ) -> tuple[StyleSet, PhotoPool, PhotoPool, PhotoPool]:
+    """(artworks, the whole photo pool, the photos held out for previews, the others), recorded in the run's
+    dataset.json."""
     with acc.main_process_first():  # the main process fills the detection cache, the others read it
         style = style_set or build_style_set(styles, config.size, overrides, config.missing,
                                              exclude_outliers=config.exclude_outliers, cache_dir=config.cache_dir)
@@ -544,154 +476,56 @@ def _train(config: TrainConfig, styles: Any, photos: Any, out: str | Path, run_d
         raise DatasetError(f"the photo pool has {len(pool)} usable photos; need more than the "
                            f"{config.holdout} held out for previews: add photos or lower holdout")
     held = np.linspace(0, len(pool) - 1, config.holdout).round().astype(int) if config.holdout else np.array([], int)
-    train_pool = pool.subset([i for i in range(len(pool)) if i not in set(held.tolist())])
     held_pool = pool.subset(held)
-    if main:
-        (run_dir / DATASET_FILE).write_text(json.dumps({"artworks": style.to_dict(), "photos": pool.to_dict(),
-                                                        "landmark_edit": config.landmark_edit,
-                                                        "held_out": held_pool.files}, indent=1) + "\n")
+    train_pool = pool.subset([i for i in range(len(pool)) if i not in set(held.tolist())])
+    run.write_dataset({"artworks": style.to_dict(), "photos": pool.to_dict(), "landmark_edit": config.landmark_edit,
+                       "held_out": held_pool.files})
+    if run.main:
         log.info("artworks: %s", style.report())
         log.info("photos: %s", pool.summary())
-
-    trainer = Trainer(config, acc, style, train_pool)
-    if start_ckpt is not None:
-        acc.load_state(str(start_ckpt))
-        _trim_losses(run_dir, trainer.counter.step)
-    counter = trainer.counter
-    start_step, start_wall = counter.step, counter.wall_s
-    callback.on_start(config.steps)
-    t0 = time.perf_counter()
-    last_saved = counter.step if start_ckpt is not None else -1
-    latest: dict[str, float] = {}
-    preview = None
-
-    def save(step: int) -> Path:
-        """Write the checkpoint into checkpoints/.tmp-step_N, then rename it to step_N once every file is there."""
-        path = run_dir / CHECKPOINTS / f"step_{step:07d}"
-        tmp = path.with_name(CHECKPOINT_TMP + path.name)
-        counter.wall_s = start_wall + time.perf_counter() - t0
-        if main and tmp.exists():
-            shutil.rmtree(tmp)
-        acc.wait_for_everyone()
-        acc.save_state(str(tmp))
-        acc.wait_for_everyone()
-        if main:
-            _publish_checkpoint(tmp, path)
-            for old in _checkpoints(run_dir)[: -config.keep_checkpoints]:
-                shutil.rmtree(old, ignore_errors=True)
-            callback.on_checkpoint(step, path)
-        return path
-
-    def cancelled() -> bool:
-        stop = cancel is not None and cancel.is_set()
-        if acc.num_processes > 1:  # any process's event stops every process at the same step
-            stop = bool(acc.reduce(torch.tensor(float(stop), device=acc.device), reduction="sum") > 0)
-        return stop
-
-    losses_file = (run_dir / LOSSES_FILE).open("a") if main else None
-    try:
-        while counter.step < config.steps:
-            step = counter.step
-            if cancelled():
-                path = save(step) if last_saved != step else _checkpoints(run_dir)[-1]
-                raise TrainingCancelled(
-                    f"training cancelled at step {step}/{config.steps}; checkpoint {path}. Resume with "
-                    f"`python -m studio train ... --resume --run-dir {run_dir}` (train(..., resume=True))")
-            sums: dict[str, float] = {}
-            for micro in range(config.grad_accum):
-                with acc.accumulate(trainer.G, trainer.F, trainer.DY, trainer.DX):
-                    for k, v in trainer.step(step, micro).items():
-                        sums[k] = sums.get(k, 0.0) + v / config.grad_accum
-            # EMA warm-up: the average follows G closely at first instead of lagging behind its random init.
-            L.ema_update(trainer.ema, acc.unwrap_model(trainer.G), min(config.ema_decay, (1 + step) / (10 + step)))
-            counter.step = step + 1
-            latest = sums
-            elapsed = time.perf_counter() - t0
-            if main:
-                losses_file.write(json.dumps({"step": counter.step, "time_s": round(start_wall + elapsed, 3),
-                                              **{k: round(v, 6) for k, v in sums.items()}}) + "\n")
-                losses_file.flush()
-                rate = (counter.step - start_step) / max(elapsed, 1e-9)
-                callback.on_step(Progress(counter.step, config.steps, sums,
-                                          (config.steps - counter.step) / max(rate, 1e-9),
-                                          start_wall + elapsed, rate))
-            if main and (counter.step % config.preview_every == 0 or counter.step == config.steps) \
-                    and len(held_pool):
-                preview = preview_grid(held_pool.images, trainer.stylize(held_pool))
-                (run_dir / PREVIEWS).mkdir(exist_ok=True)
-                save_image(run_dir / PREVIEWS / f"step_{counter.step:07d}.jpg", preview)
-                callback.on_preview(counter.step, preview)
-            if counter.step % config.checkpoint_every == 0 or counter.step == config.steps:
-                save(counter.step)
-                last_saved = counter.step
-    except KeyboardInterrupt:
-        path = save(counter.step) if last_saved != counter.step else _checkpoints(run_dir)[-1]
-        raise TrainingCancelled(f"training interrupted at step {counter.step}/{config.steps}; checkpoint "
-                                f"{path}. Resume with --resume --run-dir {run_dir}") from None
-    finally:
-        if losses_file is not None:
-            losses_file.close()
-        if main:
-            plot_losses(run_dir)
-    wall = start_wall + time.perf_counter() - t0
-    result = TrainResult(None, run_dir, counter.step, wall, _final_losses(run_dir, latest), preview)
-    if main:
-        if preview is None:  # resumed at the last step, or no held-out photos
-            shown = held_pool if len(held_pool) else pool.subset([0])
-            preview = preview_grid(shown.images, trainer.stylize(shown))
-        result.preview = preview
-        result.package = _export(trainer, config, out, name, style, pool, held_pool, result, overwrite,
-                                 styles, photos)
-    acc.wait_for_everyone()
-    return result
+    return style, pool, held_pool, train_pool
 
 
-def _trim_losses(run_dir: Path, step: int) -> None:
-    """Drop loss rows after the resumed checkpoint so the history matches the run."""
-    rows = [r for r in read_losses(run_dir) if r["step"] <= step]
-    (run_dir / LOSSES_FILE).write_text("".join(json.dumps(r) + "\n" for r in rows))
+def _cancelled(acc: Any, cancel: threading.Event | None) -> bool:
+    """Whether to stop now: `cancel` is set in any process (every process stops at the same step)."""
+    stop = cancel is not None and cancel.is_set()
+    if acc.num_processes > 1:
+        stop = bool(acc.reduce(torch.tensor(float(stop), device=acc.device), reduction="sum") > 0)
+    return stop
 
 
-def _final_losses(run_dir: Path, latest: dict[str, float], window: int = 50) -> dict[str, float]:
-    """Mean of each loss over the last `window` logged steps (the latest step's values when none are logged)."""
-    rows = read_losses(run_dir)[-window:]
-    if not rows:
-        return {k: round(v, 5) for k, v in latest.items()}
-    keys = [k for k in rows[-1] if k not in ("step", "time_s")]
-    return {k: round(float(np.mean([r[k] for r in rows if k in r])), 5) for k in keys}
+def _checkpoint(run: RunDir, acc: Any, counter: StepCounter, config: TrainConfig, callback: TrainCallback) -> Path:
+    """Save the state at the counter's step (with the wall time so far) atomically into the run folder; when
+    that step is saved already (or was resumed from), the latest checkpoint."""
+    if run.saved_step == counter.step:
+        return run.latest()
+    counter.wall_s = counter.now()
+    path = run.save_checkpoint(acc, counter.step, config.keep_checkpoints)
+    if run.main:
+        callback.on_checkpoint(counter.step, path)
+    return path
 
 
 def _export(trainer: Trainer, config: TrainConfig, out: Path, name: str, style: StyleSet, pool: PhotoPool,
             held: PhotoPool, result: TrainResult, overwrite: bool, styles: Any, photos: Any) -> StylePackage:
-    """Write the EMA generator as a style package, with training summary, provenance and photo attribution."""
+    """Write the EMA generator as a style package, with a preview, the training summary, provenance and the
+    photo attribution; sets `result.preview` when training drew none (resumed at the last step, no held-out
+    photos)."""
     from core.export import save_style
 
-    art_prov: dict[str, Any] = {"source": str(styles) if not isinstance(styles, list) else f"{len(styles)} files",
-                                "count": len(style), "license": config.artwork_license or "not stated",
-                                "files": ", ".join(style.files)}
-    if any(style.provenance):
-        art_prov["licenses"] = license_summary(style.provenance)
-    photo_prov: dict[str, Any] = {"source": source_label(photos), "count": len(pool),
-                                  "held_out_for_preview": len(held)}
-    attribution = [{k: p.get(k) for k in ("image_name", "author", "photo_url", "license")}
-                   for p in pool.provenance if p]
-    if attribution:
-        photo_prov["licenses"] = license_summary(pool.provenance)
-        photo_prov["attribution_file"] = ATTRIBUTION_FILE
-    training = {"artworks": len(style), "photos": len(pool) - len(held), "steps": result.steps,
-                "resolution": config.size, "batch": config.batch, "grad_accum": config.grad_accum,
-                "wall_time_s": round(result.wall_s, 1), "hardware": hardware(), "no_tps": config.no_tps,
-                "loss_weights": dict(config.weights), "final_losses": result.losses,
-                "missing_landmarks": config.missing, "artwork_statuses": style.counts(),
-                "landmark_edit": dict(config.landmark_edit)}
+    if result.preview is None:
+        shown = held if len(held) else pool.subset([0])
+        result.preview = preview_grid(shown.images, trainer.stylize(shown))
+    made = provenance(config, style, pool, held, styles, photos, result.steps, result.wall_s, result.losses)
     style_cfg = StyleConfig(name=name, resolution=config.export_size or config.size, description=(
         f"A portrait style learned from {len(style)} artworks with Portrait Studio's few-shot trainer"
         + (" (ablation: no TPS alignment)." if config.no_tps else ".")),
-        tags=["no-tps-ablation"] if config.no_tps else [], training=training,
-        provenance={"artworks": art_prov, "photos": photo_prov}, mode_default=config.package_mode,
+        tags=["no-tps-ablation"] if config.no_tps else [], training=made["training"],
+        provenance={"artworks": made["artworks"], "photos": made["photos"]}, mode_default=config.package_mode,
         keep_shape=float(config.package_keep_shape))
     generator = Generator(trainer.ema.config, trainer.ema.template.detach().cpu())
     generator.load_state_dict(trainer.ema.state_dict())
+    attribution = made["attribution"]
     extra = {ATTRIBUTION_FILE: (json.dumps(attribution, indent=1) + "\n").encode()} if attribution else None
     return save_style(out, generator, style_cfg, result.preview, overwrite=overwrite, extra_files=extra)
 

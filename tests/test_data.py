@@ -560,3 +560,48 @@ class TestFaceSet:
         sub = style_set.subset([4, 1])
         assert isinstance(sub, FaceSet) and len(sub) == 2 and sub.files == ["art4.png", "art1.png"]
         np.testing.assert_array_equal(sub.images[0], style_set.images[4])
+
+
+class TestArtworkEntry:
+    """build_style_set's typed per-file record: every status it ever takes is a declared one."""
+
+    def test_every_status_is_declared(self, dataset, tmp_path, monkeypatch):
+        from studio import data as D
+
+        seen = []
+        setattr_ = D.ArtworkEntry.__setattr__
+
+        def spy(self, key, value):
+            if key == "status":
+                seen.append(value)
+            setattr_(self, key, value)
+
+        monkeypatch.setattr(D.ArtworkEntry, "__setattr__", spy)
+        folder = _copy_art(dataset[0], tmp_path / "art", [f"art{k}.png" for k in range(5)])
+        _noise_image(folder / "kp_noise.png", 1)
+        _noise_image(folder / "noise.png", 2)
+        (folder / "notes.txt").write_text("not an image")
+        face = detect_faces(folder / "art0.png")[0]
+        keypoints = {str(i): face.points[i].tolist() for _, i in topology.LANDMARK_KEYPOINTS}
+        pts = face.points.copy()
+        pts[np.r_[topology.GROUPS["left_eye"], topology.GROUPS["left_iris"]]] += (0, -40)
+        overrides = tmp_path / "o.json"
+        overrides.write_text(json.dumps({"kp_noise.png": {"keypoints": keypoints},
+                                         "art2.png": {"points": pts.tolist()}}))
+        s = build_style_set(folder, SIZE, overrides=overrides, missing="template")
+        assert set(seen) == {"missing", "keypoints", "ok", "override", "fitted", "excluded", "outlier"}
+        assert set(seen) <= set(D.ARTWORK_STATUSES)
+        assert {r.status for r in s.records} == {"ok", "override", "fitted", "excluded", "outlier"} == set(D.STATUSES)
+        assert not set(D.PENDING) & {r.status for r in s.records}
+
+    def test_an_undeclared_status_is_refused(self):
+        from studio.data import ArtworkEntry
+
+        entry = ArtworkEntry("a.png", Path("a.png"))
+        assert entry.status == "missing"
+        entry.exclude("why")
+        assert entry.record(None).to_dict() == {"file": "a.png", "status": "excluded", "message": "why"}
+        with pytest.raises(ValueError, match="'detected' is not one of"):
+            entry.status = "detected"
+        with pytest.raises(ValueError, match="not one of"):
+            ArtworkEntry("b.png", Path("b.png"), status="keypoint")

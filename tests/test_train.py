@@ -400,3 +400,95 @@ class TestAtomicCheckpoints:
         from studio.train import _checkpoint_missing
 
         assert _checkpoint_missing(ckpts / "step_0000002") == []  # CHECKPOINT_FILES are what accelerate writes
+
+
+class TestRunDir:
+    """The run folder: atomic checkpoint publishing, keep-N pruning, the losses log and its trim on resume."""
+
+    class FakeAccelerator:
+        """save_state writes the files accelerate writes (contents unread), or stops halfway like a kill."""
+
+        def __init__(self, fail_at: int | None = None):
+            self.fail_at, self.saved = fail_at, []
+
+        def wait_for_everyone(self):
+            pass
+
+        def save_state(self, output_dir):
+            from pathlib import Path
+
+            from studio.train import CHECKPOINT_FILES
+
+            self.saved.append(Path(output_dir).name)
+            Path(output_dir).mkdir(parents=True)
+            for k, names in enumerate(CHECKPOINT_FILES):
+                if k == self.fail_at:
+                    raise KeyboardInterrupt  # killed mid-save
+                (Path(output_dir) / names[0]).write_bytes(b"x")
+
+    def test_publish_is_atomic(self, tmp_path):
+        from studio.run import RunDir
+
+        run = RunDir(tmp_path)
+        stale = run.checkpoint_dir / ".tmp-step_0000002"
+        stale.mkdir(parents=True)
+        (stale / "leftover.bin").write_bytes(b"x")
+        acc = self.FakeAccelerator()
+        path = run.save_checkpoint(acc, 2, keep=3)
+        assert acc.saved == [".tmp-step_0000002"] and path == run.checkpoint_path(2)
+        assert sorted(p.name for p in run.checkpoint_dir.iterdir()) == ["step_0000002"]
+        assert not (path / "leftover.bin").exists() and run.checkpoints() == [path]
+        with pytest.raises(KeyboardInterrupt):
+            run.save_checkpoint(self.FakeAccelerator(fail_at=1), 4, keep=3)
+        # the half-written save stays a .tmp folder: never counted, never resumed from, removed on resume
+        assert (run.checkpoint_dir / ".tmp-step_0000004").is_dir() and not run.checkpoint_path(4).exists()
+        assert run.checkpoints() == [path] and run.latest() == path
+        assert [p.name for p, _ in run.incomplete()] == [".tmp-step_0000004"]
+        assert run.check_resume(tiny(), resume=True) == path
+        assert sorted(p.name for p in run.checkpoint_dir.iterdir()) == ["step_0000002"]
+
+    def test_a_complete_tmp_folder_is_not_counted(self, tmp_path):
+        from studio.run import RunDir
+
+        run = RunDir(tmp_path)
+        self.FakeAccelerator().save_state(str(run.checkpoint_dir / ".tmp-step_0000010"))  # all files, never renamed
+        assert run.checkpoints() == [] and run.step_dirs() == []
+        assert run.check_resume(tiny(), resume=False) is None and not run.checkpoint_dir.joinpath(
+            ".tmp-step_0000010").exists()
+
+    def test_pruning_keeps_n(self, tmp_path):
+        from studio.run import RunDir
+
+        run = RunDir(tmp_path)
+        for step in (10, 20, 30, 40, 50):
+            run.save_checkpoint(self.FakeAccelerator(), step, keep=2)
+        assert [p.name for p in run.checkpoints()] == ["step_0000040", "step_0000050"]
+        assert sorted(p.name for p in run.checkpoint_dir.iterdir()) == ["step_0000040", "step_0000050"]
+
+    def test_losses_trim_on_resume(self, tmp_path):
+        from studio.run import RunDir
+
+        run = RunDir(tmp_path)
+        run.start(tiny(), fresh=True)
+        assert read_losses(tmp_path) == [] and (tmp_path / "config.json").is_file()
+        for step in range(1, 6):
+            run.log_losses(step, step / 10, {"g_total": float(step)})
+        assert run.close().name == "losses.png"
+        assert [r["step"] for r in read_losses(tmp_path)] == [1, 2, 3, 4, 5]
+        resumed = RunDir(tmp_path)
+        resumed.start(tiny(), fresh=False)  # a resumed run keeps its history ...
+        resumed.trim_losses(3)  # ... up to its checkpoint
+        resumed.log_losses(4, 0.4, {"g_total": 40.0})
+        resumed.close()
+        assert [(r["step"], r["g_total"]) for r in read_losses(tmp_path)] == [(1, 1.0), (2, 2.0), (3, 3.0), (4, 40.0)]
+        assert resumed.final_losses({}, window=2) == {"g_total": 21.5}
+        assert RunDir(tmp_path / "empty").final_losses({"g_total": 1.234567}) == {"g_total": 1.23457}
+
+    def test_only_the_main_process_writes(self, tmp_path):
+        from studio.run import RunDir
+
+        run = RunDir(tmp_path / "run", main=False)
+        run.start(tiny(), fresh=True)
+        run.log_losses(1, 0.1, {"g_total": 1.0})
+        run.write_dataset({"artworks": {}})
+        assert run.close() is None and not (tmp_path / "run").exists()
