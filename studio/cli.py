@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "studio.commands",
     "studio.hub",
     "studio.train",
+    "studio.weights",
 ]
 
 # Every subcommand: (module that registers it, its one-line help), in `--help` order. tests/test_cli.py checks
@@ -33,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("studio.hub", "search published styles on the Hub"),
     "remove": ("studio.hub", "delete an installed style"),
     "train": ("studio.train", "train a style from a folder of artworks and a photo pool"),
+    "weights": ("studio.weights", "fetch the VGG16/LPIPS weights the trainer needs (when ../shared is absent)"),
 }
 
 DESCRIPTION = """\

@@ -267,9 +267,15 @@ def _parse_metadata(meta: dict[str, str]) -> tuple[tuple[float, ...], tuple[floa
 
 
 def vgg_path() -> Path:
-    """$PORTRAIT_SHARED/models/vgg16_lpips.safetensors (PORTRAIT_SHARED defaults to ../shared)."""
-    shared = os.environ.get("PORTRAIT_SHARED", str(Path(__file__).resolve().parents[2] / "shared"))
-    return Path(shared) / VGG_FILE
+    """$PORTRAIT_SHARED/models/vgg16_lpips.safetensors (PORTRAIT_SHARED defaults to ../shared), else the same file
+    built by `python -m studio weights` in the user cache (studio.weights.cache_path) when only that one exists."""
+    shared = Path(os.environ.get("PORTRAIT_SHARED", str(Path(__file__).resolve().parents[2] / "shared"))) / VGG_FILE
+    if shared.is_file():
+        return shared
+    from studio.weights import cache_path
+
+    cached = cache_path()
+    return cached if cached.is_file() else shared
 
 
 def load_vgg(taps: Sequence[str], path: str | Path | None = None, allow_download: bool = False,

@@ -167,7 +167,8 @@ class Trainer:
             self.vgg.to(device)
         elif not any(v for k, v in w.items() if k not in ("style", "content", "texture")):
             raise ConfigError("every loss of this recipe needs VGG16 (weights style/content/texture), which is not "
-                              f"available: put {L.vgg_path()} in place (set PORTRAIT_SHARED) or allow vgg_download")
+                              "available: run `python -m studio weights` (builds it from the package index), or put "
+                              f"{L.vgg_path()} in place (set PORTRAIT_SHARED), or allow vgg_download")
         self.art = torch.as_tensor(style.images).permute(0, 3, 1, 2).contiguous().to(device)
         self.art_pts = torch.as_tensor(style.points).to(device)
         self.photo = torch.as_tensor(photos.images).permute(0, 3, 1, 2).contiguous().to(device)
