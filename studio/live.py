@@ -104,7 +104,7 @@ class LiveSession:
 
     def update(self, settings: LiveSettings) -> None:
         from core.engine import FrameStylizer
-        from studio.ui import require_style
+        from studio.catalog import require_style
 
         if self.stylizer is None or settings.style != self.settings.style or settings.mode != self.settings.mode:
             self.stylizer = FrameStylizer(require_style(settings.style), alpha=settings.alpha,

@@ -155,10 +155,10 @@ def server(tmp_path_factory):
         try:
             yield {"url": f"http://127.0.0.1:{port}/", "styles": styles, "hub": hub, "shots": shots}
         finally:
-            from studio import ui
+            from studio import jobs
 
-            ui.JOBS.cancel()
-            ui.JOBS.wait(60)
+            jobs.JOBS.cancel()
+            jobs.JOBS.wait(60)
             demo.close()
 
 
@@ -385,7 +385,7 @@ class TestStudio:
         import threading
 
         from core.errors import TrainingCancelled
-        from studio import ui
+        from studio import jobs
         from studio.progress import Progress
 
         cancelled = threading.Event()
@@ -397,7 +397,7 @@ class TestStudio:
                 cancelled.set()
                 raise TrainingCancelled("training cancelled at step 7/50")
 
-        ui.JOBS.start("slow", server["styles"] / "slow", slow)
+        jobs.JOBS.start("slow", server["styles"] / "slow", slow)
         try:
             open_tab(page, "Studio")
             page.locator("#style-name textarea, #style-name input").first.fill("second-style")
@@ -407,8 +407,8 @@ class TestStudio:
             page.locator("#cancel").click()
             page.wait_for_function("() => document.querySelector('#train-status')?.innerText.includes('cancelled')")
         finally:
-            ui.JOBS.cancel()
-            ui.JOBS.wait(30)
+            jobs.JOBS.cancel()
+            jobs.JOBS.wait(30)
         assert cancelled.is_set() and not (server["styles"] / "second-style").exists()
 
 

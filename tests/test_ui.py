@@ -1,11 +1,12 @@
-"""Unit tests of studio/ui.py: environment, formatting, style catalogue, stylize handlers, artwork sessions, the
-landmark editor's override format, the training job manager and the Hub handlers (against the test Hub server)."""
+"""Unit tests of the app's handlers (studio/app/: common, stylize, studio, hub) and what they read (studio/workspace.py,
+studio/catalog.py): environment, formatting, style catalogue, stylize handlers, artwork sessions, the landmark
+editor's override format, training settings and polling, and the Hub handlers (against the test Hub server). The
+gradio-free job manager and artwork session have their own tests (tests/test_jobs.py, tests/test_session.py)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import threading
 from pathlib import Path
 
 import gradio as gr
@@ -13,9 +14,13 @@ import numpy as np
 import pytest
 from hubserver import hub_server  # noqa: F401 - the fixture is used by name
 
-from core.errors import BusyError, DatasetError, StylePackageError, TrainingCancelled
+from core.errors import DatasetError, StylePackageError
 from core.topology import LANDMARK_KEYPOINTS
-from studio import ui
+from studio import catalog, workspace
+from studio import jobs as training_jobs
+from studio import session as artwork_session
+from studio.app import common, hub, stylize
+from studio.app import studio as studio_tab
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -47,48 +52,48 @@ class TestEnvironment:
     def test_server_options_default(self, monkeypatch):
         for k in ("GRADIO_SERVER_NAME", "SYSTEM", "PORT", "GRADIO_SERVER_PORT"):
             monkeypatch.delenv(k, raising=False)
-        assert ui.server_options() == {"server_name": "127.0.0.1", "server_port": 7860}
+        assert common.server_options() == {"server_name": "127.0.0.1", "server_port": 7860}
 
     def test_server_options_spaces_and_port(self, monkeypatch):
         monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
         monkeypatch.setenv("SYSTEM", "spaces")
         monkeypatch.setenv("PORT", "8080")
-        assert ui.server_options() == {"server_name": "0.0.0.0", "server_port": 8080}
+        assert common.server_options() == {"server_name": "0.0.0.0", "server_port": 8080}
         monkeypatch.setenv("GRADIO_SERVER_NAME", "127.0.0.2")
-        assert ui.server_options()["server_name"] == "127.0.0.2"
+        assert common.server_options()["server_name"] == "127.0.0.2"
 
     def test_photo_pool_precedence(self, monkeypatch, tmp_path):
         monkeypatch.setenv("PORTRAIT_PHOTOS", str(tmp_path))
-        assert ui.photo_pool_dir() == tmp_path
+        assert workspace.photo_pool_dir() == tmp_path
         monkeypatch.delenv("PORTRAIT_PHOTOS")
-        assert ui.photo_pool_dir() == ui.BUNDLED_PHOTOS  # the bundled pool, whatever ../shared holds
-        count = json.loads((ui.BUNDLED_PHOTOS / "pool.json").read_text())["count"]
-        assert f"**Photos:** {count} bundled license-clean faces (`studio/photos`" in ui.photo_pool_note()
-        monkeypatch.setattr(ui, "BUNDLED_PHOTOS", tmp_path / "no_pool")  # a checkout without studio/photos
+        assert workspace.photo_pool_dir() == workspace.BUNDLED_PHOTOS  # the bundled pool, whatever ../shared holds
+        count = json.loads((workspace.BUNDLED_PHOTOS / "pool.json").read_text())["count"]
+        assert f"**Photos:** {count} bundled license-clean faces (`studio/photos`" in workspace.photo_pool_note()
+        monkeypatch.setattr(workspace, "BUNDLED_PHOTOS", tmp_path / "no_pool")  # a checkout without studio/photos
         monkeypatch.setenv("PORTRAIT_SHARED", str(tmp_path / "nowhere"))
-        assert ui.photo_pool_dir() == ui.EXAMPLES_DIR
-        assert "too few for a good style" in ui.photo_pool_note()
+        assert workspace.photo_pool_dir() == workspace.EXAMPLES_DIR
+        assert "too few for a good style" in workspace.photo_pool_note()
         (tmp_path / "shared" / "data" / "fsxl" / "images").mkdir(parents=True)
         monkeypatch.setenv("PORTRAIT_SHARED", str(tmp_path / "shared"))
-        assert ui.photo_pool_dir() == tmp_path / "shared" / "data" / "fsxl" / "images"
+        assert workspace.photo_pool_dir() == tmp_path / "shared" / "data" / "fsxl" / "images"
 
     def test_hub_endpoint_precedence(self, monkeypatch):
         monkeypatch.delenv("PORTRAIT_HUB_ENDPOINT", raising=False)
         monkeypatch.delenv("HF_ENDPOINT", raising=False)
-        assert ui.hub_endpoint() is None
+        assert hub.hub_endpoint() is None
         monkeypatch.setenv("HF_ENDPOINT", "http://a")
-        assert ui.hub_endpoint() == "http://a"
+        assert hub.hub_endpoint() == "http://a"
         monkeypatch.setenv("PORTRAIT_HUB_ENDPOINT", "http://b")
-        assert ui.hub_endpoint() == "http://b"
+        assert hub.hub_endpoint() == "http://b"
 
     def test_examples_start_with_astronaut(self):
-        files = ui.examples()
+        files = workspace.examples()
         assert files[0].name == "astronaut.jpg" and len(files) >= 2
 
 
 class TestUserErrors:
     def test_project_error_becomes_gr_error_with_message(self):
-        @ui.user_errors
+        @common.user_errors
         def bad():
             raise StylePackageError("style x is broken; re-export it")
 
@@ -96,7 +101,7 @@ class TestUserErrors:
             bad()
 
     def test_unexpected_error_is_one_line(self):
-        @ui.user_errors
+        @common.user_errors
         def bug():
             raise KeyError("k")
 
@@ -104,7 +109,7 @@ class TestUserErrors:
             bug()
 
     def test_passes_results_and_keeps_signature(self):
-        @ui.user_errors
+        @common.user_errors
         def ok(evt: gr.SelectData):
             return evt.index
 
@@ -118,26 +123,26 @@ class TestFormatting:
     @pytest.mark.parametrize("seconds, text", [(0, "0:00"), (7.4, "0:07"), (725, "12:05"), (3723, "1:02:03"),
                                                (None, "—"), (float("inf"), "—"), (-1, "—")])
     def test_format_duration(self, seconds, text):
-        assert ui.format_duration(seconds) == text
+        assert common.format_duration(seconds) == text
 
     def test_progress_html_escapes_and_scales(self):
-        out = ui.progress_html(3, 12, "<b>x</b>", "running")
+        out = studio_tab.progress_html(3, 12, "<b>x</b>", "running")
         assert 'style="width:25.0%"' in out and "&lt;b&gt;" in out and "ps-running" in out
 
     def test_fit_side(self):
         image = np.zeros((400, 200, 3), np.uint8)
-        assert ui.fit_side(image, 100).shape == (100, 50, 3)
-        assert ui.fit_side(image, 500) is image
+        assert workspace.fit_side(image, 100).shape == (100, 50, 3)
+        assert workspace.fit_side(image, 500) is image
 
     def test_face_crop_is_square(self):
         image = np.zeros((300, 400, 3), np.uint8)
-        assert ui.face_crop(image, (5, 5, 60, 80), side=64).shape == (64, 64, 3)
+        assert catalog.face_crop(image, (5, 5, 60, 80), side=64).shape == (64, 64, 3)
 
     def test_safe_name(self):
         taken = {"a.png"}
-        assert ui.safe_name("/x/a.png", taken) == "a_2.png"
-        assert ui.safe_name("my pic (1).JPG", set()) == "my_pic_1.jpg"
-        assert ui.safe_name("../..", set()) == "artwork.png"
+        assert artwork_session.safe_name("/x/a.png", taken) == "a_2.png"
+        assert artwork_session.safe_name("my pic (1).JPG", set()) == "my_pic_1.jpg"
+        assert artwork_session.safe_name("../..", set()) == "artwork.png"
 
     def test_prune_old_files(self, tmp_path):
         import os
@@ -148,33 +153,33 @@ class TestFormatting:
         old_dir.mkdir()
         for p in (old_file, old_dir):
             os.utime(p, (0, 0))
-        ui.prune_old_files(tmp_path, 60)
+        workspace.prune_old_files(tmp_path, 60)
         assert not old_file.exists() and not old_dir.exists() and new_file.exists()
 
     def test_loss_frame_types_and_thinning(self):
         history = [(s, {"g": 1.0 / s, "d": float("nan") if s == 2 else 0.5}) for s in range(1, 1001)]
-        frame = ui.loss_frame(history, max_points=100)
+        frame = studio_tab.loss_frame(history, max_points=100)
         assert list(frame.columns) == ["step", "loss", "value"]
         assert str(frame["value"].dtype) == "float64" and frame["step"].max() == 1000
         assert frame["step"].nunique() <= 101 and set(frame["loss"]) == {"g", "d"}
-        assert ui.loss_frame([]).empty
+        assert studio_tab.loss_frame([]).empty
 
 
 class TestCatalog:
     def test_empty_state(self, empty_styles):
         gallery, names, name, card, preview, files, empty, alpha, keep, mode, push, skipped = \
-            ui.refresh_styles(None)
+            common.refresh_styles(None)
         assert names == [] and name is None and gallery["visible"] is False
         assert empty["visible"] is True and "No styles installed yet" in empty["value"]
         assert skipped["visible"] is False
 
     def test_invalid_folder_is_reported(self, empty_styles):
         (empty_styles / "broken").mkdir()
-        assert "broken" in ui.empty_state(ui.catalog())
+        assert "broken" in catalog.empty_state(catalog.catalog())
 
     def test_refresh_selects_first_style(self, styles_dir, tiny_style):
         gallery, names, name, card, preview, files, empty, alpha, keep, mode, push, skipped = \
-            ui.refresh_styles(None)
+            common.refresh_styles(None)
         assert names == [tiny_style.name] and name == tiny_style.name and gallery["selected_index"] == 0
         thumb, caption = gallery["value"][0]
         assert Path(thumb).is_file() and caption == tiny_style.config.display_name
@@ -183,39 +188,40 @@ class TestCatalog:
         assert mode["value"] == tiny_style.config.mode_default == "face"
         assert keep["value"] == tiny_style.config.keep_shape == 0
         assert skipped["visible"] is False and not skipped["value"]
+        assert push["choices"] == [tiny_style.name] and push["value"] == tiny_style.name  # the Hub tab's list
 
     def test_skipped_styles_are_shown_under_the_gallery(self, styles_dir, tiny_style):
         (styles_dir / "broken").mkdir()
         (styles_dir / "broken" / "style.json").write_text("{not json")
         (styles_dir / "[evil](http:x)").mkdir()
-        *_, skipped = ui.refresh_styles(None)
-        bad = ui.catalog().invalid
-        assert set(bad) == {"broken", "[evil](http:x)"} and ui.catalog().names == [tiny_style.name]
+        *_, skipped = common.refresh_styles(None)
+        bad = catalog.catalog().invalid
+        assert set(bad) == {"broken", "[evil](http:x)"} and catalog.catalog().names == [tiny_style.name]
         assert skipped["visible"] is True and "Skipped style 'broken': " in skipped["value"]
-        assert ui.md_text(bad["broken"]) in skipped["value"]  # the package's own message, why it was skipped
+        assert catalog.md_text(bad["broken"]) in skipped["value"]  # the package's own message, why it was skipped
         assert "Skipped style '\\[evil\\]\\(http:x\\)'" in skipped["value"]  # a folder name is text, not a link
 
     def test_catalog_is_rescanned_only_on_change(self, styles_dir, tiny_style):
-        first = ui.catalog()
-        assert ui.catalog() is first
+        first = catalog.catalog()
+        assert catalog.catalog() is first
         shutil.copytree(tiny_style.path, styles_dir / "copy")
         config = json.loads((styles_dir / "copy" / "style.json").read_text())
         (styles_dir / "copy" / "style.json").write_text(json.dumps({**config, "name": "copy"}))
-        assert ui.catalog().names == ["copy", tiny_style.name]
+        assert catalog.catalog().names == ["copy", tiny_style.name]
 
     def test_select_style(self, styles_dir, tiny_style):
-        name, card, preview, files, alpha, keep, mode = ui.select_style([tiny_style.name], select(0))
+        name, card, preview, files, alpha, keep, mode = stylize.select_style([tiny_style.name], select(0))
         assert name == tiny_style.name and Path(preview).name == "preview.png" and len(files) == 4
         assert alpha["value"] == tiny_style.config.alpha_default and mode["value"] == "face" and keep["value"] == 0
 
     def test_select_removed_style(self, styles_dir):
         with pytest.raises(gr.Error, match="removed"):
-            ui.select_style(["gone"], select(0))
+            stylize.select_style(["gone"], select(0))
 
 
 class TestStylize:
     def test_photo(self, styles_dir, tiny_style, astronaut):
-        (before, after), facts, download = ui.stylize_photo(astronaut, tiny_style.name, 1.0, 1.0, "face")
+        (before, after), facts, download = stylize.stylize_photo(astronaut, tiny_style.name, 1.0, 1.0, "face")
         assert before.shape == after.shape == astronaut.shape
         assert np.abs(before.astype(int) - after.astype(int)).mean() > 1
         png = Path(download["value"])
@@ -231,15 +237,15 @@ class TestStylize:
     def test_numbers_sent_past_the_sliders(self, styles_dir, tiny_style, astronaut, alpha, strength, keep, label):
         """The API can send what the sliders cannot: refused with the slider's name (live: tests/test_live.py)."""
         with pytest.raises(gr.Error, match=label):
-            ui.stylize_photo(astronaut, tiny_style.name, alpha, strength, "face", keep)
+            stylize.stylize_photo(astronaut, tiny_style.name, alpha, strength, "face", keep)
 
     def test_no_image_is_a_prompt(self, styles_dir):
-        pair, facts, download = ui.stylize_photo(None, None, 1.0, 1.0, "face")
+        pair, facts, download = stylize.stylize_photo(None, None, 1.0, 1.0, "face")
         assert pair is None and download["interactive"] is False and "Upload a photo" in facts
 
     def test_no_style_installed(self, empty_styles, astronaut):
         with pytest.raises(gr.Error, match="no style is installed"):
-            ui.stylize_photo(astronaut, None, 1.0, 1.0, "face")
+            stylize.stylize_photo(astronaut, None, 1.0, 1.0, "face")
 
 
 
@@ -293,17 +299,17 @@ def project_message(path: Path) -> str:
 
 @pytest.mark.parametrize("bad_upload", BAD_UPLOADS, indirect=True)
 class TestBrokenUploads:
-    """Uploads reach the handlers undecoded (ui.image_input) and are refused with the project's message, which names
+    """Uploads reach the handlers undecoded (common.image_input) and are refused with the project's message, which names
     the file (not the server's temporary folder) and says what to do."""
 
     def test_photo_upload_is_refused_with_the_project_message(self, styles_dir, tiny_style, bad_upload):
         from gradio.data_classes import ImageData
 
-        photo = ui.image_input(type="filepath", sources=["upload", "webcam", "clipboard"])
+        photo = common.image_input(type="filepath", sources=["upload", "webcam", "clipboard"])
         path = photo.preprocess(ImageData(path=str(bad_upload), orig_name=bad_upload.name))  # no decoding here
         assert path == str(bad_upload)
         with pytest.raises(gr.Error) as exc:
-            ui.stylize_photo(path, tiny_style.name, 1.0, 1.0, "face")
+            stylize.stylize_photo(path, tiny_style.name, 1.0, 1.0, "face")
         message = exc.value.message
         assert message == project_message(bad_upload) and f"'{bad_upload.name}'" in message
         assert str(bad_upload.parent) not in message
@@ -313,11 +319,11 @@ class TestBrokenUploads:
         from gradio.data_classes import ImageData
 
         with pytest.raises(gr.Error) as exc:
-            ui.image_input(type="numpy").preprocess(ImageData(path=str(bad_upload)))
+            common.image_input(type="numpy").preprocess(ImageData(path=str(bad_upload)))
         assert exc.value.message == project_message(bad_upload)
 
     def test_artwork_upload_skips_it_with_the_project_message(self, bad_upload):
-        session, notes = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg"), str(bad_upload)])
+        session, notes = artwork_session.add_artworks(artwork_session.StudioSession(), [str(EXAMPLES / "portrait_1.jpg"), str(bad_upload)])
         assert session.files() == ["portrait_1.jpg"]
         assert notes == [f"skipped {project_message(bad_upload)}"]
 
@@ -332,40 +338,40 @@ class TestImageInput:
 
         from core.images import load_image
 
-        assert ui.image_input(type="filepath").preprocess(None) is None
+        assert common.image_input(type="filepath").preprocess(None) is None
         buf = io.BytesIO()
         Image.fromarray(astronaut).save(buf, "PNG")
         url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-        pasted = ui.image_input(type="filepath").preprocess(ImageData(url=url))
+        pasted = common.image_input(type="filepath").preprocess(ImageData(url=url))
         assert Path(pasted).suffix == ".png" and np.array_equal(load_image(pasted), astronaut)
-        assert np.array_equal(ui.image_input(type="numpy").preprocess(ImageData(url=url)), astronaut)
+        assert np.array_equal(common.image_input(type="numpy").preprocess(ImageData(url=url)), astronaut)
         with pytest.raises(gr.Error, match="data URL has no ','"):
-            ui.image_input(type="numpy").preprocess(ImageData(url="data:image/png;base64"))
+            common.image_input(type="numpy").preprocess(ImageData(url="data:image/png;base64"))
         path = tmp_path / "a.png"
         path.write_bytes(buf.getvalue())
-        assert np.array_equal(ui.image_input(type="numpy", streaming=True, sources=["webcam"]).preprocess(
+        assert np.array_equal(common.image_input(type="numpy", streaming=True, sources=["webcam"]).preprocess(
             ImageData(path=str(path))), astronaut)
         # the handlers take the path the input hands on, and still an array (tests, older callers)
-        (before, after), _, _ = ui.stylize_photo(pasted, tiny_style.name, 1.0, 1.0, "face")
-        (before2, after2), _, _ = ui.stylize_photo(astronaut, tiny_style.name, 1.0, 1.0, "face")
+        (before, after), _, _ = stylize.stylize_photo(pasted, tiny_style.name, 1.0, 1.0, "face")
+        (before2, after2), _, _ = stylize.stylize_photo(astronaut, tiny_style.name, 1.0, 1.0, "face")
         assert np.array_equal(before, before2) and np.array_equal(after, after2)
 
     def test_renders_as_the_image_component(self):
-        component = ui.image_input(type="filepath")
+        component = common.image_input(type="filepath")
         assert type(component) is gr.Image and component.get_block_name() == "image"
-        assert not (ROOT / "studio" / "ui.pyi").exists()  # no stub written into the source tree
+        assert not list((ROOT / "studio").rglob("*.pyi"))  # no stub written into the source tree
 
 
 class TestArtworks:
     def test_add_dedups_and_skips(self, tmp_path, monkeypatch):
         bad = tmp_path / "notes.txt"
         bad.write_text("x")
-        session, notes = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg"), str(bad)])
-        session, _ = ui.add_artworks(session, [str(EXAMPLES / "portrait_1.jpg")])
+        session, notes = artwork_session.add_artworks(artwork_session.StudioSession(), [str(EXAMPLES / "portrait_1.jpg"), str(bad)])
+        session, _ = artwork_session.add_artworks(session, [str(EXAMPLES / "portrait_1.jpg")])
         assert session.files() == ["portrait_1.jpg", "portrait_1_2.jpg"]
         assert any("notes.txt is not an image" in n for n in notes)
-        monkeypatch.setattr(ui, "MAX_ARTWORKS", 3)
-        session, notes = ui.add_artworks(session, [str(EXAMPLES / "portrait_2.jpg"), str(EXAMPLES / "portrait_3.jpg")])
+        monkeypatch.setattr(artwork_session, "MAX_ARTWORKS", 3)
+        session, notes = artwork_session.add_artworks(session, [str(EXAMPLES / "portrait_2.jpg"), str(EXAMPLES / "portrait_3.jpg")])
         assert len(session.files()) == 3 and "only the first 3" in notes[0]
 
     def test_landmark_qa_flags_a_miss(self, tmp_path):
@@ -374,8 +380,8 @@ class TestArtworks:
         blank = tmp_path / "blank.png"
         Image.fromarray(np.full((120, 100, 3), 128, np.uint8)).save(blank)
         files = [str(EXAMPLES / f"portrait_{k}.jpg") for k in (1, 2)] + [str(blank)]
-        session, _ = ui.add_artworks(ui.StudioSession(), files)
-        report = ui.landmark_qa(session)
+        session, _ = artwork_session.add_artworks(artwork_session.StudioSession(), files)
+        report = studio_tab.landmark_qa(session)
         assert report.statuses == {"blank.png": "excluded", "portrait_1.jpg": "ok", "portrait_2.jpg": "ok"}
         captions = [c for _, c in report.items]
         assert any(c.startswith("❌ blank.png") and "no face" in c for c in captions)
@@ -383,53 +389,53 @@ class TestArtworks:
         assert all(img.ndim == 3 for img, _ in report.items)
 
     def test_qa_falls_back_when_the_set_is_not_trainable(self, tmp_path):
-        session, _ = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
-        report = ui.landmark_qa(session)
+        session, _ = artwork_session.add_artworks(artwork_session.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
+        report = studio_tab.landmark_qa(session)
         assert report.statuses == {"portrait_1.jpg": "ok"} and report.summary.startswith("⚠️")
 
 
 class TestLandmarkEditor:
     def test_clicks_map_to_original_pixels_in_order(self):
-        session, _ = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "astronaut.jpg")])
-        state, image, prompt, save = ui.editor_open(session, "astronaut.jpg")
-        assert state.scale == 1.0 or max(image.shape[:2]) == ui.EDITOR_SIDE
+        session, _ = artwork_session.add_artworks(artwork_session.StudioSession(), [str(EXAMPLES / "astronaut.jpg")])
+        state, image, prompt, save = studio_tab.editor_open(session, "astronaut.jpg")
+        assert state.scale == 1.0 or max(image.shape[:2]) == studio_tab.EDITOR_SIDE
         assert LANDMARK_KEYPOINTS[0][0] in prompt and save["interactive"] is False
-        state = ui.EditorState(state.file, [], 0.5)
-        state, _, prompt, save = ui.editor_click(session, state, select([10, 20]))
+        state = studio_tab.EditorState(state.file, [], 0.5)
+        state, _, prompt, save = studio_tab.editor_click(session, state, select([10, 20]))
         assert state.points == [[21.0, 41.0]] and f"{LANDMARK_KEYPOINTS[1][0]}** (2 of" in prompt
-        state, *_ = ui.editor_undo(session, state)
+        state, *_ = studio_tab.editor_undo(session, state)
         assert state.points == []
 
     def test_override_round_trips_through_the_trainer_format(self, tmp_path):
         from studio.data import load_overrides
 
-        session, _ = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
+        session, _ = artwork_session.add_artworks(artwork_session.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
         points = [[10.0 + k, 20.0 + k] for k in range(4)]
-        ui.save_override(session, ui.EditorState("portrait_1.jpg", points, 1.0))
+        studio_tab.save_override(session, studio_tab.EditorState("portrait_1.jpg", points, 1.0))
         table = load_overrides(session.overrides)
         keys = table["portrait_1.jpg"]["keypoints"]
         assert list(keys) == [str(i) for _, i in LANDMARK_KEYPOINTS[:4]] and keys["33"] == [10.0, 20.0]
-        state, *_ = ui.editor_open(session, "portrait_1.jpg")  # saved points are reloaded in order
+        state, *_ = studio_tab.editor_open(session, "portrait_1.jpg")  # saved points are reloaded in order
         assert state.points == points
 
     def test_too_few_points(self):
-        session, _ = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
+        session, _ = artwork_session.add_artworks(artwork_session.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
         with pytest.raises(DatasetError, match="at least 3"):
-            ui.save_override(session, ui.EditorState("portrait_1.jpg", [[1, 2], [3, 4]], 1.0))
+            studio_tab.save_override(session, studio_tab.EditorState("portrait_1.jpg", [[1, 2], [3, 4]], 1.0))
 
     def test_alignment_preview(self):
-        session, _ = ui.add_artworks(ui.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
-        image = ui.alignment(session, "portrait_1.jpg", "astronaut.jpg")
+        session, _ = artwork_session.add_artworks(artwork_session.StudioSession(), [str(EXAMPLES / "portrait_1.jpg")])
+        image = studio_tab.alignment(session, "portrait_1.jpg", "astronaut.jpg")
         assert image.ndim == 3 and image.shape[1] > image.shape[0]
-        taller = ui.alignment(session, "portrait_1.jpg", "astronaut.jpg", 2.0, 1.0)  # the eye-height slider
+        taller = studio_tab.alignment(session, "portrait_1.jpg", "astronaut.jpg", 2.0, 1.0)  # the eye-height slider
         assert taller.shape == image.shape and not np.array_equal(taller, image)
         with pytest.raises(gr.Error, match="upload artworks first"):
-            ui.alignment(ui.StudioSession(), None, "astronaut.jpg")
+            studio_tab.alignment(artwork_session.StudioSession(), None, "astronaut.jpg")
 
     def test_guide_has_the_keypoints(self):
-        guide = ui.keypoint_guide()
+        guide = studio_tab.keypoint_guide()
         assert guide.ndim == 3 and max(guide.shape[:2]) == 320
-        assert ui.keypoint_legend().count("**") == 2 * len(LANDMARK_KEYPOINTS)
+        assert studio_tab.keypoint_legend().count("**") == 2 * len(LANDMARK_KEYPOINTS)
 
 
 class FakeResult:
@@ -437,57 +443,11 @@ class FakeResult:
         self.package = package
 
 
-class TestJobManager:
-    def test_one_job_at_a_time(self, tmp_path):
-        jobs = ui.JobManager()
-        release = threading.Event()
-
-        def slow(cb, cancel):
-            cb.on_start(10)
-            release.wait(10)
-
-        jobs.start("a", tmp_path / "a", slow)
-        try:
-            with pytest.raises(BusyError, match=r"already running \(step 0/10\); wait or cancel it"):
-                jobs.start("b", tmp_path / "b", lambda cb, cancel: None)
-        finally:
-            release.set()
-            assert jobs.wait(10)
-        assert jobs.current().state == "done"
-        jobs.start("b", tmp_path / "b", lambda cb, cancel: None)  # free again
-        jobs.wait(10)
-
-    def test_cancel(self, tmp_path):
-        jobs = ui.JobManager()
-        started = threading.Event()
-
-        def until_cancelled(cb, cancel):
-            started.set()
-            cancel.wait(10)
-            raise TrainingCancelled("stopped")
-
-        assert not jobs.cancel()
-        jobs.start("a", tmp_path / "a", until_cancelled)
-        started.wait(5)
-        assert jobs.cancel() and jobs.wait(10)
-        assert jobs.current().state == "cancelled" and "cancelled" in jobs.current().message
-
-    @pytest.mark.parametrize("error, message", [(DatasetError("no faces in x"), "no faces in x"),
-                                                (RuntimeError("boom"), "training failed (RuntimeError: boom)")])
-    def test_failures_keep_the_app_alive(self, tmp_path, error, message):
-        jobs = ui.JobManager()
-
-        def fail(cb, cancel):
-            raise error
-
-        jobs.start("a", tmp_path / "a", fail)
-        jobs.wait(10)
-        assert jobs.current().state == "failed" and jobs.current().message == message
-
+class TestTrainingPoll:
     def test_done_with_package_bumps_the_styles_version(self, tmp_path, tiny_style, monkeypatch):
         from studio.progress import Progress
 
-        jobs = ui.JobManager()
+        jobs = training_jobs.JobManager()
 
         def run(cb, cancel):
             cb.on_start(2)
@@ -498,88 +458,88 @@ class TestJobManager:
 
         job = jobs.start("tiny", tmp_path / "tiny", run)
         jobs.wait(10)
-        monkeypatch.setattr(ui, "JOBS", jobs)
-        bar, preview, plot, status, version, timer = ui.poll_training(0)
+        monkeypatch.setattr(training_jobs, "JOBS", jobs)
+        bar, preview, plot, status, version, timer = studio_tab.poll_training(0)
         assert version == job.id and "ps-done" in bar and "is installed" in status
         assert preview.shape[0] >= 240 and len(plot) == 2
         assert timer.active is False
-        assert ui.poll_training(job.id)[4] == job.id  # not bumped twice
+        assert studio_tab.poll_training(job.id)[4] == job.id  # not bumped twice
 
     def test_job_view_idle(self):
-        bar, preview, plot, status = ui.job_view(None)
+        bar, preview, plot, status = studio_tab.job_view(None)
         assert "No training job yet" in bar and preview is None and plot is None
 
 
 class TestTrainingSettings:
     def test_preset_with_page_values_and_env_overrides(self, monkeypatch):
-        monkeypatch.setenv(ui.PRESET_OVERRIDES_ENV, json.dumps({"batch": 1, "weights": {"content": 0}}))
-        config = ui.train_config("quick", 40, 64)
+        monkeypatch.setenv(training_jobs.PRESET_OVERRIDES_ENV, json.dumps({"batch": 1, "weights": {"content": 0}}))
+        config = training_jobs.train_config("quick", 40, 64)
         assert (config.steps, config.size, config.batch, config.weights["content"]) == (40, 64, 1, 0)
-        assert config.cache_dir.startswith(str(ui.work_dir()))
+        assert config.cache_dir.startswith(str(workspace.work_dir()))
 
     def test_geometry_sliders_become_the_landmark_edit(self):
-        assert ui.geometry_edit(1.0, 1.0) == {} and ui.train_config("quick", 40, 64).landmark_edit == {}
-        edit = ui.geometry_edit(1.8, 0.6)
+        assert studio_tab.geometry_edit(1.0, 1.0) == {} and training_jobs.train_config("quick", 40, 64).landmark_edit == {}
+        edit = studio_tab.geometry_edit(1.8, 0.6)
         assert edit == {"eyes": {"scale": [1.0, 1.8], "anchor": "top"}, "lips": {"scale": 0.6}}
-        assert ui.train_config("quick", 40, 64, edit).landmark_edit == edit
+        assert training_jobs.train_config("quick", 40, 64, edit).landmark_edit == edit
 
     def test_page_defaults_match_the_presets(self):
         from studio.train import TrainConfig
 
         for name in ("quick", "full"):
             config = TrainConfig.preset(name)
-            assert ui.preset_defaults(name) == (config.steps, config.size)
+            assert training_jobs.preset_defaults(name) == (config.steps, config.size)
 
     @pytest.mark.parametrize("raw, match", [("{", "not valid JSON"), ("[1]", "JSON object")])
     def test_bad_env_overrides(self, monkeypatch, raw, match):
-        monkeypatch.setenv(ui.PRESET_OVERRIDES_ENV, raw)
+        monkeypatch.setenv(training_jobs.PRESET_OVERRIDES_ENV, raw)
         with pytest.raises(DatasetError, match=match):
-            ui.preset_overrides()
+            training_jobs.preset_overrides()
 
     def test_unknown_preset_key_is_refused(self, monkeypatch):
         from core.errors import PortraitStudioError
 
-        monkeypatch.setenv(ui.PRESET_OVERRIDES_ENV, json.dumps({"stepz": 1}))
+        monkeypatch.setenv(training_jobs.PRESET_OVERRIDES_ENV, json.dumps({"stepz": 1}))
         with pytest.raises(PortraitStudioError, match="stepz"):
-            ui.train_config("quick", None, None)
+            training_jobs.train_config("quick", None, None)
 
     def test_style_name(self, styles_dir, tiny_style):
-        assert ui.check_style_name(" My Style ") == "my-style"
+        assert training_jobs.check_style_name(" My Style ") == "my-style"
         with pytest.raises(StylePackageError, match="already installed"):
-            ui.check_style_name(tiny_style.name)
+            training_jobs.check_style_name(tiny_style.name)
         with pytest.raises(StylePackageError, match="lowercase"):
-            ui.check_style_name("-bad")
+            training_jobs.check_style_name("-bad")
 
     def test_start_needs_artworks(self, styles_dir):
         with pytest.raises(DatasetError, match="upload the artworks"):
-            ui.start_training(ui.StudioSession(), "new", "quick", 10, 64, jobs=ui.JobManager())
+            training_jobs.start_training(artwork_session.StudioSession(), "new", "quick", 10, 64, jobs=training_jobs.JobManager())
 
 
 class TestHub:
     def test_push_search_links_pull(self, hub_server, styles_dir, tiny_style, tmp_path, monkeypatch):
         monkeypatch.setenv("PORTRAIT_HUB_ENDPOINT", hub_server.endpoint)
-        message, token_box = ui.hub_push(tiny_style.name, "alice/tiny", hub_server.token, False, "v1")
+        message, token_box = hub.hub_push(tiny_style.name, "alice/tiny", hub_server.token, False, "v1")
         assert token_box == "" and "alice/tiny" in message and "model.onnx" in message
         assert hub_server.token not in message
 
-        gallery, ids, status = ui.hub_search("")
+        gallery, ids, status = hub.hub_search("")
         assert ids == ["alice/tiny"] and "1 published style" in status
         assert gallery["value"][0][0].endswith("/alice/tiny/resolve/main/preview.png")
 
-        ref, links = ui.hub_pick(ids, select(0))
+        ref, links = hub.hub_pick(ids, select(0))
         assert ref == "alice/tiny" and "mobile.json" in links and "model_int8.onnx" in links
 
         other = tmp_path / "other"
         other.mkdir()
         monkeypatch.setenv("PORTRAIT_STYLES", str(other))
-        status, version = ui.hub_pull("alice/tiny@v1", 3)
+        status, version = hub.hub_pull("alice/tiny@v1", 3)
         assert version == 4 and "Installed" in status and (other / "tiny" / "style.json").is_file()
 
         # the local 'tiny' (trained here, not pulled) is never replaced by a pull; the app offers *Install as*
         monkeypatch.setenv("PORTRAIT_STYLES", str(styles_dir))
         with pytest.raises(gr.Error, match="Install as"):
-            ui.hub_pull("alice/tiny@v1", 4)
-        status, version = ui.hub_pull("alice/tiny@v1", 4, " tiny_copy ")
+            hub.hub_pull("alice/tiny@v1", 4)
+        status, version = hub.hub_pull("alice/tiny@v1", 4, " tiny_copy ")
         assert version == 5 and (styles_dir / "tiny_copy" / "style.json").is_file()
         assert (styles_dir / tiny_style.name / "style.json").is_file()
 
@@ -606,18 +566,18 @@ class TestHub:
                 found[name] = links[name]
             return found
 
-        message, _ = ui.hub_push(tiny_style.name, "alice/tiny", hub_server.token, False, "v1")
+        message, _ = hub.hub_push(tiny_style.name, "alice/tiny", hub_server.token, False, "v1")
         assert set(codes(message)) == {"model.onnx", "model_fp16.onnx", "model_int8.onnx", "model.ort", "mobile.json"}
         assert all("/resolve/v1/" in u for u in codes(message).values())
-        published = codes(ui.hub_links_clicked("alice/tiny"))
+        published = codes(hub.hub_links_clicked("alice/tiny"))
         assert len(published) == 5 and all("/resolve/main/" in u for u in published.values())
 
-        assert "QR code" not in ui.style_card(ui.catalog().get(tiny_style.name))  # trained here: no Hub links
+        assert "QR code" not in catalog.style_card(catalog.catalog().get(tiny_style.name))  # trained here: no Hub links
         other = tmp_path / "other"
         other.mkdir()
         monkeypatch.setenv("PORTRAIT_STYLES", str(other))
-        ui.hub_pull("alice/tiny@v1", 0)
-        card = ui.style_card(ui.catalog().get("tiny"))
+        hub.hub_pull("alice/tiny@v1", 0)
+        card = catalog.style_card(catalog.catalog().get("tiny"))
         assert "Phone downloads from the Hub (alice/tiny@v1)" in card and len(codes(card)) == 5
 
     def test_bad_link_is_a_message(self, hub_server, monkeypatch):
@@ -625,30 +585,30 @@ class TestHub:
 
         monkeypatch.setattr(studio.hub, "mobile_links", lambda *a, **k: {"model.onnx": "not a link"})
         with pytest.raises(gr.Error, match="'not a link' is not a download link"):
-            ui.hub_links_clicked("alice/tiny")
+            hub.hub_links_clicked("alice/tiny")
 
     def test_pull_errors_are_messages(self, hub_server, styles_dir, monkeypatch):
         monkeypatch.setenv("PORTRAIT_HUB_ENDPOINT", hub_server.endpoint)
         with pytest.raises(gr.Error, match="no such style repo"):
-            ui.hub_pull("alice/missing", 0)
+            hub.hub_pull("alice/missing", 0)
         with pytest.raises(gr.Error, match="enter a style repo id"):
-            ui.hub_pull("  ", 0)
+            hub.hub_pull("  ", 0)
 
     def test_server_token_is_never_used(self, hub_server, styles_dir, tiny_style, monkeypatch):
         """A token saved on the server (HF_TOKEN, e.g. a Space secret) neither pushes nor reads for visitors."""
         monkeypatch.setenv("PORTRAIT_HUB_ENDPOINT", hub_server.endpoint)
         monkeypatch.setenv("HF_TOKEN", hub_server.token)
         with pytest.raises(gr.Error, match="paste a Hugging Face token"):
-            ui.hub_push(tiny_style.name, "alice/tiny", " ", False, "")
+            hub.hub_push(tiny_style.name, "alice/tiny", " ", False, "")
         assert hub_server.count("POST") == 0
-        ui.hub_search("")
+        hub.hub_search("")
         assert all(r.user is None for r in hub_server.requests())
 
 
 class TestTrainingSwitch:
     def test_env_turns_training_off(self, monkeypatch):
         from core.errors import BusyError
-        from studio.ui import start_training
+        from studio.jobs import start_training
 
         monkeypatch.setenv("PORTRAIT_TRAINING", "0")
         with pytest.raises(BusyError, match="turned off"):

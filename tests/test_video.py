@@ -18,7 +18,8 @@ import pytest
 from PIL import Image
 
 from core.errors import Cancelled, VideoError
-from studio import ui
+from studio import workspace
+from studio.app import stylize
 from studio.cli import main
 from studio.video import VideoWriter, even_size, probe_video, read_frames, stylize_video, upright
 
@@ -389,8 +390,8 @@ def styles_dir(tmp_path, tiny_style, monkeypatch) -> Path:
 class TestUiVideo:
     def test_handler_writes_the_clip_with_progress(self, styles_dir, tiny_style, face_clip):
         calls = []
-        session = ui.VideoSession()
-        player, download, facts = ui.stylize_video_clicked(
+        session = stylize.VideoSession()
+        player, download, facts = stylize.stylize_video_clicked(
             str(face_clip), tiny_style.name, 1.0, 1.0, "face", 0.0, session,
             progress=lambda value, desc=None: calls.append((value, desc)))
         assert Path(player).is_file() and video_of(Path(player))[:3] == (24, Fraction(24), (320, 240))
@@ -400,37 +401,37 @@ class TestUiVideo:
         assert Path(player).name.startswith("walk-tiny-")
 
     def test_cancel_button(self, styles_dir, tiny_style, face_clip):
-        session = ui.VideoSession()
-        before = set((ui.work_dir() / "videos").glob("*")) if (ui.work_dir() / "videos").is_dir() else set()
+        session = stylize.VideoSession()
+        before = set((workspace.work_dir() / "videos").glob("*")) if (workspace.work_dir() / "videos").is_dir() else set()
 
         def progress(value, desc=None):
             if value[0] == 3:
-                ui.cancel_video_clicked(session)  # what the Cancel button does while the job runs
+                stylize.cancel_video_clicked(session)  # what the Cancel button does while the job runs
 
-        player, download, facts = ui.stylize_video_clicked(str(face_clip), tiny_style.name, 1.0, 1.0, "face", 0.0,
+        player, download, facts = stylize.stylize_video_clicked(str(face_clip), tiny_style.name, 1.0, 1.0, "face", 0.0,
                                                            session, progress=progress)
         assert player is None and download["interactive"] is False and facts.startswith("Cancelled")
-        assert set((ui.work_dir() / "videos").glob("*")) == before
+        assert set((workspace.work_dir() / "videos").glob("*")) == before
 
     def test_app_limits_and_broken_uploads(self, styles_dir, tiny_style, face_clip, tmp_path, monkeypatch):
-        monkeypatch.setattr(ui, "VIDEO_MAX_SECONDS", 0.5)
+        monkeypatch.setattr(stylize, "VIDEO_MAX_SECONDS", 0.5)
         with pytest.raises(gr.Error, match=r"longer than the limit of 0.5 s.*the app takes clips up to 1 min"):
-            ui.stylize_video_clicked(str(face_clip), tiny_style.name, 1.0, 1.0, "face", 0.0, ui.VideoSession())
+            stylize.stylize_video_clicked(str(face_clip), tiny_style.name, 1.0, 1.0, "face", 0.0, stylize.VideoSession())
         broken = tmp_path / "upload" / "holiday.mp4"
         broken.parent.mkdir()
         broken.write_bytes(b"garbage" * 100)
         with pytest.raises(gr.Error) as info:
-            ui.stylize_video_clicked(str(broken), tiny_style.name, 1.0, 1.0, "face", 0.0, ui.VideoSession())
+            stylize.stylize_video_clicked(str(broken), tiny_style.name, 1.0, 1.0, "face", 0.0, stylize.VideoSession())
         assert "holiday.mp4 is not a readable video" in info.value.message
         assert str(broken.parent) not in info.value.message
 
     def test_no_upload_is_a_prompt(self, styles_dir):
-        player, download, facts = ui.stylize_video_clicked(None, None, 1.0, 1.0, "face")
-        assert player is None and facts == ui.VIDEO_PROMPT
+        player, download, facts = stylize.stylize_video_clicked(None, None, 1.0, 1.0, "face")
+        assert player is None and facts == stylize.VIDEO_PROMPT
 
     def test_session_state_copies_fresh(self):
         import copy
 
-        session = ui.VideoSession()
+        session = stylize.VideoSession()
         session.cancel.set()
         assert not copy.deepcopy(session).cancel.is_set()
