@@ -13,7 +13,7 @@ from core.errors import ConfigError, LandmarkError
 from core.package import STYLIZE_MODES
 from core.topology import parse_landmark_edit
 
-PERCEPTUAL_DTYPES = ("float32", "bfloat16")
+PERCEPTUAL_DTYPES = ("float32", "bfloat16", "auto")
 DEFAULT_WEIGHTS = {"adv": 1.0, "cycle": 5.0, "content": 1.0, "deform": 1.0, "color": 0.0, "texture": 0.0,
                    "patch": 0.0, "palette": 0.0, "layout": 0.0, "style": 0.0, "base": 0.0}
 # Settings that may change between a run and its resumption; every other one must match.
@@ -68,7 +68,9 @@ class TrainConfig:
     style_taps: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_3")  # VGG taps of the sliced Wasserstein style loss
     perceptual_size: int = 256  # VGG sees images resized to at most this side
     perceptual_dtype: str = "float32"  # "bfloat16": the style loss's VGG pass under bf16 autocast (2x on CPUs with
-    # AVX512-BF16 or AMX, and on GPUs); the artworks' feature bank stays fp32
+    # AVX512-BF16 or AMX, and on GPUs; on a CPU without them oneDNN has no bf16 convolution and torch falls back to a
+    # slow path, 52x slower than fp32 on an AVX2 EPYC); "auto": bf16 only where it is fast
+    # (studio.train.resolve_perceptual_dtype); the artworks' feature bank stays fp32
     style_samples: int = 4096  # feature vectors per tap in the sliced Wasserstein style loss (its sort dominates)
     style_projections: int = 64  # random directions per tap and step of that loss
     style_reps: dict = field(default_factory=lambda: {"rgb": 1.0})  # weight per view the style loss compares:
@@ -178,7 +180,7 @@ class TrainConfig:
         "full": that GAN recipe at 256 px, 20000 steps (GPU)."""
         head = dict(size=128, export_size=256, steps=QUICK_STEPS, batch=8, perceptual_size=128, checkpoint_every=100,
                     preview_every=100, head_lr=2e-2, warmup_steps=0, freeze_decoder=True, style_crop=None,
-                    package_mode="full", package_keep_shape=1.0, perceptual_dtype="bfloat16", style_samples=2048,
+                    package_mode="full", package_keep_shape=1.0, perceptual_dtype="auto", style_samples=2048,
                     style_taps=QUICK_STYLE_TAPS,
                     generator={**GeneratorConfig().to_dict(), "head": "art", "pixel_skip": True, "palette": 8,
                                "anchors": 16},

@@ -120,11 +120,27 @@ def random_crop(x: torch.Tensor, size: int, rng: torch.Generator) -> torch.Tenso
 # --------------------------------------------------------------------------- the training step
 
 
+def fast_bf16(device: torch.device) -> bool:
+    """Whether bf16 convolutions are fast on `device`: a CUDA GPU with bf16, or a CPU whose oneDNN has bf16 kernels
+    (AVX512-BF16 or AMX). Elsewhere torch runs bf16 convolutions on a slow reference path (docs/training.md)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def resolve_perceptual_dtype(value: str, device: torch.device) -> str:
+    """The style loss's VGG dtype on `device`: "auto" is "bfloat16" where `fast_bf16`, else "float32"."""
+    if value != "auto":
+        return value
+    return "bfloat16" if fast_bf16(device) else "float32"
+
+
 class Trainer:
     """The models, data tensors and one optimizer step; `train` drives it."""
 
     def __init__(self, config: TrainConfig, accelerator: Any, style: StyleSet, photos: PhotoPool) -> None:
         self.config = config
+        self.perceptual_bf16 = resolve_perceptual_dtype(config.perceptual_dtype, accelerator.device) == "bfloat16"
         self.acc = accelerator
         device = accelerator.device
         c = config
@@ -284,7 +300,7 @@ class Trainer:
                 seen = fake_y if c.style_crop is None else random_crop(fake_y, c.style_crop, rng)
 
                 def vgg(kind: str) -> dict[str, torch.Tensor]:
-                    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=c.perceptual_dtype == "bfloat16"):
+                    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.perceptual_bf16):
                         return self.vgg(L.style_representation(seen, kind))
 
                 feats = vgg("rgb") if w["content"] or w["texture"] or "rgb" in c.style_reps else None

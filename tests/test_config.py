@@ -65,7 +65,7 @@ def test_quick_preset():
     assert QUICK_STEPS == 600
     assert (config.steps, config.size, config.export_size, config.batch) == (600, 128, 256, 8)
     assert config.freeze_decoder and config.package_mode == "full" and config.package_keep_shape == 1.0
-    assert config.style_taps == QUICK_STYLE_TAPS and config.perceptual_dtype == "bfloat16"
+    assert config.style_taps == QUICK_STYLE_TAPS and config.perceptual_dtype == "auto"
     assert config.weights == {**{k: 0.0 for k in DEFAULT_WEIGHTS}, "style": 1.0}
     generator = GeneratorConfig.from_dict(config.generator)
     assert (generator.head, generator.pixel_skip, generator.palette, generator.anchors) == ("art", True, 8, 16)

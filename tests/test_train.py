@@ -182,10 +182,25 @@ class TestTrain:
         cost oil 0.04, and adding relu4_3 gained oil 0.02 and animation 0.015; the guided-filter (surface) view did
         not help oil, so the loss sees the image alone; anchors 16."""
         q = TrainConfig.preset("quick")
-        assert (q.perceptual_dtype, q.style_samples, q.style_taps) == ("bfloat16", 2048,
+        assert (q.perceptual_dtype, q.style_samples, q.style_taps) == ("auto", 2048,
                                                                       ("relu1_2", "relu2_2", "relu3_3", "relu4_3"))
         assert q.style_reps == {"rgb": 1.0}
         assert q.generator["anchors"] == 16 and not q.generator["strokes"]
+
+    def test_perceptual_dtype_auto_takes_bf16_only_where_it_is_fast(self, monkeypatch):
+        """On a CPU without bf16 kernels (AVX2 only) a bf16 step fell to torch's slow convolution: 36.8 s against
+        0.70 s in fp32 (docs/training.md, eighth round), so "auto" must not pick it there."""
+        import torch
+
+        from studio import train as T
+
+        cpu = torch.device("cpu")
+        assert T.resolve_perceptual_dtype("float32", cpu) == "float32"
+        assert T.resolve_perceptual_dtype("bfloat16", cpu) == "bfloat16"
+        assert T.fast_bf16(cpu) == bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        for fast, want in ((True, "bfloat16"), (False, "float32")):
+            monkeypatch.setattr(T, "fast_bf16", lambda device, fast=fast: fast)
+            assert T.resolve_perceptual_dtype("auto", cpu) == want
 
     def test_resume_guards(self, data, tmp_path):
         with pytest.raises(ResumeError, match="no checkpoints"):
