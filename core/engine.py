@@ -22,7 +22,7 @@ from core.background import (background_size, guided_upsample, luminance_gain, s
 from core.damping import eye_aperture, eye_damping, geometry_damping, turn_damping, yaw
 from core.images import ImageSource, fit_image, load_image
 from core.landmarks import Face, default_detector, find_faces
-from core.masks import HEAD_SCALE, crop_mask, grown_head, head_mask
+from core.masks import HEAD_SCALE, crop_mask, grown_head, head_mask, paste_mask
 from core.options import check_alpha, check_keep_shape, check_max_faces, check_max_side, check_mode, check_strength
 from core.package import STYLIZE_MODES, StylePackage, load_style
 from core.runtime import Runner, get_runner
@@ -102,7 +102,7 @@ def stylize_faces_scored(image: np.ndarray, faces: list[Face], runner: Runner, a
     for a, warp, s in zip(aligned, warps, stylized):
         canonical, start = topology.to_canonical(a.points), topology.to_canonical(warp.sources)
         start_pinned = np.concatenate([start, pins])  # the generator's warp pins the crop border the same way
-        mask = head_mask(warp.geometry[oval], size)
+        mask = paste_mask(warp.geometry[oval], size, background is not None)
         if warp.alpha > 0:
             head = np.concatenate([grown_head(canonical[oval]), grown_head(warp.geometry[oval])])
             field_, frame = surround_field(start_pinned, warp_template, size, warp.alpha, head)
@@ -111,7 +111,8 @@ def stylize_faces_scored(image: np.ndarray, faces: list[Face], runner: Runner, a
             remap = tps_remap(start_pinned, warp_template, size, warp.alpha)
             warped = cv2.remap(a.image, remap[..., 0], remap[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
             if score:
-                scores.append(score_face(s, warped, warp.geometry, mask, default_detector()))
+                head = mask if background is None else head_mask(warp.geometry[oval], size)
+                scores.append(score_face(s, warped, warp.geometry, head, default_detector()))
             if strength < 1:
                 s = np.clip(strength * s.astype(np.float32) + (1 - strength) * warped, 0, 255).astype(np.uint8)
         # below full strength the photo's own detail (finer than the crop holds) comes back in proportion

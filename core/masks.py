@@ -42,3 +42,11 @@ def head_mask(oval: np.ndarray, size: int, scale: int = 4) -> np.ndarray:
     mask = cv2.GaussianBlur(mask, (0, 0), FEATHER * small)
     mask = cv2.resize(mask, (size, size), interpolation=cv2.INTER_LINEAR)
     return mask * crop_mask(size)
+
+
+def paste_mask(oval: np.ndarray, size: int, whole_image: bool) -> np.ndarray:
+    """The (S,S) mask a stylized face crop is pasted with: the head alone over the photo (face mode: no square
+    halo), the whole feathered crop over a stylized background (whole-image mode: the hair and surroundings the crop
+    rendered at its own resolution replace the background's reduced-resolution rendering near the face)."""
+    head = head_mask(oval, size)
+    return np.maximum(head, crop_mask(size)) if whole_image else head

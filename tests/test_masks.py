@@ -36,3 +36,16 @@ class TestHeadMask:
         mask = crop_mask(64)
         assert mask[32, 32] == 1 and mask[0].max() == 0 and mask[:, -1].max() == 0
         assert crop_mask(64) is mask and not mask.flags.writeable
+
+
+def test_paste_mask_is_the_head_over_photos_and_the_whole_crop_over_a_stylized_background():
+    from core.masks import paste_mask
+
+    size = 128
+    oval = ((np.asarray(PHOTO_TEMPLATE) + 1) * size / 2)[topology.GROUP_SLICES["face_oval"]]
+    face = paste_mask(oval, size, whole_image=False)
+    whole = paste_mask(oval, size, whole_image=True)
+    np.testing.assert_array_equal(face, head_mask(oval, size))
+    assert (whole >= face).all() and (whole >= crop_mask(size) - 1e-7).all()
+    corner = (size // 8, size // 8)  # outside the head, inside the crop's feather
+    assert face[corner] < 0.05 and whole[corner] > 0.5
