@@ -136,14 +136,12 @@ class TestPushStyle:
     def test_model_card_metadata(self, hub_server, tiny):
         from huggingface_hub import ModelCard
 
-        from core import export
-
         hub.push_style(tiny, REPO, token=hub_server.token, endpoint=hub_server.endpoint, with_ort=False)
         data = ModelCard(hub_server.files(REPO)["README.md"].decode()).data
         assert data.library_name == "portrait-studio" and data.pipeline_tag == "image-to-image"
         assert {"portrait-stylization", "thin-plate-spline", "onnx", "portrait-studio"} <= set(data.tags)
         assert data.license == "other"
-        assert hub.PROJECT_TAG == export.PROJECT_TAG and set(hub.CARD_TAGS) == set(export.CARD_TAGS)
+        assert set(hub.CARD_TAGS) <= set(data.tags) and hub.PROJECT_TAG in data.tags  # every tag the card template names
 
     def test_card_without_metadata_is_completed(self):
         text = hub.card_with_metadata("# My style\n", license="cc-by-4.0")
