@@ -1,5 +1,8 @@
 """Style packages: the unit that is trained, loaded, exported, pushed and pulled.
 
+Why one module of this length: save, load and the validation of every file a package holds (schema, bounded JSON,
+ONNX inputs and shapes, mobile spec, preview, card) must agree field by field, so they are read together.
+
 A package is a folder written by `save_style` and read by `load_style`:
   style.json              StyleConfig (name, resolution, landmark template, model config, training summary,
                           provenance and license of the training data, software version, ONNX spec)

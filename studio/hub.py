@@ -1,5 +1,8 @@
 """Share style packages on the Hugging Face Hub: push, pull (with strict safety checks), search, mobile links.
 
+Why one module of this length: push and pull are two sides of one remote layout (file list, sizes, hashes, card
+tags, install records), and the pull's safety checks are most of it.
+
 Every call takes `endpoint` (default: HF_ENDPOINT, else https://huggingface.co) and passes it explicitly to
 huggingface_hub, which reads HF_ENDPOINT only once at import. Tokens come from `token`, HF_TOKEN or the saved
 `hf auth login`, resolved by huggingface_hub; this module never prints, logs or writes them.
