@@ -52,3 +52,15 @@ def make_tiny_style(folder: Path, name: str = "tiny", resolution: int = 64, chan
 def tiny_style(tmp_path_factory):
     """A tiny valid style package (64x64, random weights) shared by the session's tests."""
     return make_tiny_style(tmp_path_factory.mktemp("styles"))
+
+
+# Modules whose tests drive a browser, train or encode video: marked `slow`, so the inner loop of a change can run
+# `pytest -m "not slow"` (README). The README's test command and CI run everything.
+SLOW_MODULES = {"test_app.py": "headless Chromium", "test_train.py": "training runs", "test_video.py": "video files",
+                "test_live.py": "live sessions"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
