@@ -131,6 +131,7 @@ def cmd_template(args) -> int:
     import numpy as np
 
     from core import topology
+    from core.aligned import to_pixels
     from core.alignment import align_face
     from core.errors import NoFaceError
     from core.images import load_image, save_image
@@ -152,7 +153,7 @@ def cmd_template(args) -> int:
                                           "missed": missed}) + "\n")
     print(f"{len(points)} faces, {len(missed)} without a face{': ' + ', '.join(missed) if missed else ''}")
     if args.preview:
-        ref = (np.asarray(PHOTO_TEMPLATE) + 1) * args.size / 2
+        ref = to_pixels(PHOTO_TEMPLATE, args.size)
         save_image(args.preview, template_preview(np.stack(points), args.size, reference=ref))
     print(f"wrote {args.out}")
     return 0

@@ -25,7 +25,8 @@ import torch
 from core import topology
 from core.alignment import align_face
 from core.errors import DatasetError, ImageLoadError, LandmarkError
-from core.images import load_image
+from core.aligned import to_unit
+from core.images import images_to_unit, load_image, unit_to_images
 from core.preview import mean_template
 from core.templates import PHOTO_TEMPLATE
 from core.topology import edit_landmarks
@@ -676,14 +677,14 @@ def license_summary(provenance: Sequence[dict | None]) -> dict[str, int]:
 def to_tensor(images: np.ndarray, points: np.ndarray, size: int, device: torch.device | str = "cpu"
               ) -> tuple[torch.Tensor, torch.Tensor]:
     """uint8 (N, S, S, 3), aligned px (N, 73, 2) -> float (N, 3, S, S) in [-1, 1], normalized (N, 73, 2)."""
-    img = torch.as_tensor(np.ascontiguousarray(images), device=device).permute(0, 3, 1, 2).float() / 127.5 - 1.0
-    pts = torch.as_tensor(np.asarray(points, np.float32), device=device) * (2.0 / size) - 1.0
+    img = images_to_unit(torch.as_tensor(np.ascontiguousarray(images), device=device))
+    pts = to_unit(torch.as_tensor(np.asarray(points, np.float32), device=device), size)
     return img, pts
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(B, 3, S, S) in [-1, 1] -> (B, S, S, 3) uint8."""
-    return ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+    return unit_to_images(images)
 
 
 def hflip(images: torch.Tensor, points: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
