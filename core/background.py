@@ -24,8 +24,9 @@ def stylize_tiles(image: np.ndarray, runner: Runner, strength: float = 1.0, over
     xs = sorted({min(x, pw - size) for x in range(0, pw, step)})
     tiles = np.stack([padded[y:y + size, x:x + size] for y in ys for x in xs])
     mesh = template_mesh(runner.package.config.template, size)
-    outs = np.concatenate([runner(tiles[i:i + 4], np.repeat(mesh[None], len(tiles[i:i + 4]), 0), 0.0)
-                           for i in range(0, len(tiles), 4)])
+    # no texture stage: it matches by place in the face frame, so it belongs to the face crops
+    outs = np.concatenate([runner(tiles[i:i + 4], np.repeat(mesh[None], len(tiles[i:i + 4]), 0), 0.0,
+                                  texture=False) for i in range(0, len(tiles), 4)])
     ramp = np.minimum(np.arange(size) + 1, overlap) / overlap
     weight = np.minimum.outer(np.minimum(ramp, ramp[::-1]), np.minimum(ramp, ramp[::-1]))[..., None]
     acc = np.zeros((ph, pw, 3), np.float32)

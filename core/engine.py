@@ -25,6 +25,7 @@ from core.landmarks import Face, default_detector, find_faces
 from core.masks import HEAD_SCALE, crop_mask, grown_head, head_mask, paste_mask
 from core.options import check_alpha, check_keep_shape, check_max_faces, check_max_side, check_mode, check_strength
 from core.package import STYLIZE_MODES, StylePackage, load_style
+from core.reuse import REUSE_CHANGE, KeyFrames
 from core.runtime import Runner, get_runner
 from core.scores import FaceScore, score_face, summary as score_summary
 from core.tps_numpy import surround_field, tps_points, tps_remap
@@ -81,9 +82,11 @@ def stylize_faces_and_alphas(image: np.ndarray, faces: list[Face], runner: Runne
 
 def stylize_faces_scored(image: np.ndarray, faces: list[Face], runner: Runner, alpha: float, strength: float,
                          background: np.ndarray | None = None, keep_shape: float = 0.0,
-                         score: bool = False) -> tuple[np.ndarray, list[float], list[FaceScore]]:
+                         score: bool = False, keyframes: KeyFrames | None = None,
+                         ids: list[int] | None = None) -> tuple[np.ndarray, list[float], list[FaceScore]]:
     """`stylize_faces_and_alphas`, plus with `score` each face's `core.scores.FaceScore` of the style's output
-    (geometry re-detected on it against the intended landmarks, structure kept from the warped photo)."""
+    (geometry re-detected on it against the intended landmarks, structure kept from the warped photo).
+    With `keyframes` (video, camera) and the tracker's face `ids`, a face's last output may be carried instead."""
     alpha, strength = check_alpha(alpha), check_strength(strength)
     keep_shape = check_keep_shape(keep_shape) or 0.0
     size = runner.resolution
@@ -94,8 +97,16 @@ def stylize_faces_scored(image: np.ndarray, faces: list[Face], runner: Runner, a
         return out.copy(), [], scores
     aligned = [align_face(image, f, size=size, interpolation=RESAMPLE) for f in faces]
     warps = [prepare_aligned(a.points, alpha, keep_shape, config.template, size) for a in aligned]
-    stylized = runner(np.stack([a.image for a in aligned]), np.stack([w.sources for w in warps]),
-                      np.array([w.alpha for w in warps], np.float32))
+
+    def generate(index: list[int]) -> np.ndarray:
+        return runner(np.stack([aligned[i].image for i in index]), np.stack([warps[i].sources for i in index]),
+                      np.array([warps[i].alpha for i in index], np.float32))
+
+    if keyframes is None or ids is None or len(ids) != len(faces):
+        stylized = generate(list(range(len(faces))))
+    else:
+        stylized = keyframes(ids, [a.image for a in aligned], [topology.to_canonical(a.points) for a in aligned],
+                             [w.geometry for w in warps], generate)
     oval = topology.GROUP_SLICES["face_oval"]
     pins = warp_anchors(config.model, size)
     warp_template = np.concatenate([to_pixels(np.asarray(config.template), size), pins])
@@ -172,7 +183,7 @@ def face_note(found: int, used: int, limit: int) -> str:
 def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | None = None, strength: float = 1.0,
             mode: str | None = None, max_side: int | None = 2048, backend: str = "onnx", variant: str = "fp32",
             faces: list[Face] | None = None, max_faces: int = 8, keep_shape: float | None = None,
-            scores: bool = False) -> StylizeResult:
+            scores: bool = False, texture: bool = True) -> StylizeResult:
     """Stylize every face in a photo (mode "face") or the whole picture with faces on top (mode "full").
 
     alpha: geometry strength, mode and keep_shape (0 every face takes the style's template shape, 1 keeps its
@@ -181,7 +192,8 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
     (the message says when more were found). Options are checked by core.options (OptionError, a ValueError).
     No face in "face" mode returns the original with a message, never an exception. The result carries the
     settings as used (the style's defaults filled in, each face's damped alpha), so callers need not recompute them;
-    `scores` adds each face's geometry fidelity and likeness (core.scores; a Face Mesh pass per face, for stills).
+    `scores` adds each face's geometry fidelity and likeness (core.scores; a Face Mesh pass per face, for stills);
+    texture=False leaves out the style's texture stage (core.texture), where it has one.
     """
     mode, alpha, strength = check_mode(mode), check_alpha(alpha), check_strength(strength)
     keep_shape, max_side, max_faces = check_keep_shape(keep_shape), check_max_side(max_side), check_max_faces(max_faces)
@@ -189,7 +201,7 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
     t0 = time.perf_counter()
     package = style if isinstance(style, StylePackage) else load_style(style)
     mode = mode or package.config.mode_default
-    runner = get_runner(package, backend=backend, variant=variant)
+    runner = get_runner(package, backend=backend, variant=variant, texture=texture)
     if faces is None:
         rgb = load_image(image, max_side=max_side)  # decoded small: memory follows max_side, not the file
     else:  # faces are in the source's pixels: kept when it fits, else found again on the downscaled image
@@ -227,12 +239,16 @@ class FrameStylizer:
     Faces come from a `FaceTracker` (mesh-only tracking between detections, One Euro smoothing), so each
     face's crop, warp and paste-back mask move smoothly; options are checked once, as `stylize` checks them.
     A frame without a face comes back unchanged in "face" mode and restyled whole in "full" mode.
+    `reuse` (frames, 0 = off) lets a face's stylized crop be carried along its landmarks for up to that many
+    frames while its crop looks the same (`core.reuse.KeyFrames`); `reuse_change` is that test's threshold.
+    texture=False leaves out the style's texture stage (the camera: it costs more than a frame's budget).
     """
 
     def __init__(self, style: StylePackage | str, *, alpha: float | None = None, strength: float = 1.0,
                  mode: str | None = None, keep_shape: float | None = None, max_faces: int = 8,
                  smoothing: bool = True, redetect_every: int = 30, backend: str = "onnx", variant: str = "fp32",
-                 tracker: FaceTracker | None = None) -> None:
+                 tracker: FaceTracker | None = None, reuse: int = 0, reuse_change: float = REUSE_CHANGE,
+                 texture: bool = True) -> None:
         self.package = style if isinstance(style, StylePackage) else load_style(style)
         config = self.package.config
         mode, alpha, strength = check_mode(mode), check_alpha(alpha), check_strength(strength)
@@ -241,12 +257,15 @@ class FrameStylizer:
         self.alpha = config.alpha_default if alpha is None else alpha
         self.keep_shape = config.keep_shape if keep_shape is None else keep_shape
         self.strength = strength
-        self.runner = get_runner(self.package, backend=backend, variant=variant)
+        self.runner = get_runner(self.package, backend=backend, variant=variant, texture=texture)
         self.tracker = tracker or FaceTracker(max_faces=max_faces, redetect_every=redetect_every, smoothing=smoothing)
+        self.keyframes = KeyFrames(reuse, reuse_change) if reuse else None
 
     def reset(self) -> None:
-        """A new clip or camera: forget the tracked faces."""
+        """A new clip or camera: forget the tracked faces (and their key frames)."""
         self.tracker.reset()
+        if self.keyframes is not None:
+            self.keyframes.reset()
 
     def __call__(self, frame: np.ndarray, t: float) -> StylizeResult:
         rgb = load_image(frame, max_pixels=None)
@@ -258,8 +277,9 @@ class FrameStylizer:
         background = stylize_background(rgb, self.runner, self.strength) if self.mode == "full" else None
         timings["background"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        out, face_alphas = stylize_faces_and_alphas(rgb, faces, self.runner, self.alpha, self.strength, background,
-                                                    self.keep_shape)
+        out, face_alphas, _ = stylize_faces_scored(rgb, faces, self.runner, self.alpha, self.strength, background,
+                                                   self.keep_shape, keyframes=self.keyframes,
+                                                   ids=list(self.tracker.ids))
         timings["faces"] = (time.perf_counter() - t0) * 1000
         message = "" if faces else ("no face in this frame: shown unchanged" if self.mode == "face"
                                     else "no face in this frame: stylized without face alignment")

@@ -283,6 +283,11 @@ def render_card(config: StyleConfig) -> str:
              (WEIGHTS_FILE, "generator weights (safetensors)"),
              *[(n, f"ONNX graph, {v}") for v, n in ONNX_FILES.items()],
              (MOBILE_FILE, "machine-readable spec for phone apps"), (PREVIEW_FILE, "before/after preview")]
+    if config.texture:
+        files += [("texture.jpg", f"texture: the {config.texture['count']} aligned artworks whose fine detail "
+                   "(strokes, paper) is moved onto each output"),
+                  ("texture.onnx", "texture graph: the generator's output, the bank built from texture.jpg -> "
+                   "the output with the artworks' detail (core/texture.py)")]
     onnx = {v: type("M", (), m) for v, m in config.onnx.items()}
     card = ModelCard.from_template(
         data, template_str=CARD_TEMPLATE, title=config.display_name, name=config.name,
@@ -340,3 +345,40 @@ def load_generator(package: StylePackage, map_location: str = "cpu") -> Generato
     except RuntimeError as exc:
         raise StylePackageError(f"{package.weights_path} does not match its config: {exc}") from None
     return gen.eval()
+
+
+def jpeg_bytes(image: np.ndarray, quality: int) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buf, format="JPEG", quality=quality, subsampling=0)
+    return buf.getvalue()
+
+
+def add_texture(package: StylePackage, crops: np.ndarray, radius: int | None = None,
+                sigma: float | None = None) -> StylePackage:
+    """Give a package a texture from its artworks (N, S, S, 3) uint8, aligned at the package's resolution like
+    the engine's crops: the atlas (texture.jpg), the graph (texture.onnx) and style.json's "texture", written
+    atomically over the package. The card says that the package now carries its artworks' detail."""
+    from core.texture import RADIUS, SIGMA, export_texture
+    from core.texture_bank import ATLAS_QUALITY, TEXTURE_ATLAS, TEXTURE_GRAPH, TEXTURE_MAX, make_atlas
+
+    size = package.config.resolution
+    crops = np.asarray(crops)
+    if crops.ndim != 4 or crops.shape[1:] != (size, size, 3) or crops.dtype != np.uint8 or not len(crops):
+        raise ValueError(f"texture artworks must be (N, {size}, {size}, 3) uint8 aligned crops, got "
+                         f"{crops.shape} {crops.dtype}")
+    crops = crops[np.linspace(0, len(crops) - 1, min(len(crops), TEXTURE_MAX)).round().astype(int)]
+    radius = RADIUS if radius is None else int(radius)
+    sigma = SIGMA if sigma is None else float(sigma)
+    config = StyleConfig.from_dict(json.loads(package.config.to_json()))
+    config.texture = {"count": int(len(crops)), "radius": radius, "sigma": sigma}
+    config.validate()
+    files = {f.name: f.read_bytes() for f in package.path.iterdir() if f.is_file()}
+    with tempfile.TemporaryDirectory() as tmp:
+        export_texture(Path(tmp) / TEXTURE_GRAPH, size, len(crops), radius, sigma)
+        files[TEXTURE_GRAPH] = (Path(tmp) / TEXTURE_GRAPH).read_bytes()
+    files[TEXTURE_ATLAS] = jpeg_bytes(make_atlas(crops), ATLAS_QUALITY)
+    files[CONFIG_FILE] = config.to_json().encode()
+    files[CARD_FILE] = render_card(config).encode()
+    return write_package(package.path, files, overwrite=True)

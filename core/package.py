@@ -35,6 +35,7 @@ from pathlib import Path
 from core import __version__, topology
 from core.config import MODEL_FIELDS, NAME_RE
 from core.errors import StyleNotFoundError, StylePackageError
+from core.texture_bank import TEXTURE_ATLAS, TEXTURE_GRAPH, texture_problem
 
 logger = logging.getLogger(__name__)
 
@@ -245,6 +246,8 @@ class StyleConfig:
     training: dict = field(default_factory=dict)  # steps, artworks, wall time, hardware, final losses
     provenance: dict = field(default_factory=dict)  # {"artworks": {...}, "photos": {...}} sources and licenses
     onnx: dict = field(default_factory=dict)  # per-variant size/error/speed figures, filled at export
+    texture: dict = field(default_factory=dict)  # {} or core.texture_bank's {"count", "radius", "sigma"}: the
+    # artworks' detail moved onto the output (texture.jpg + texture.onnx); packages before it have none
     software_version: str = __version__
     format_version: int = FORMAT_VERSION
 
@@ -312,7 +315,8 @@ class StyleConfig:
             value = self.training.get(key)
             if value is not None and not (is_int(value) and 0 <= value <= 10 ** 12):
                 return f"'training.{key}' is {short(value)}; it must be a non-negative integer"
-        return model_problem(self.model) or onnx_report_problem(self.onnx)
+        return (model_problem(self.model) or onnx_report_problem(self.onnx)
+                or texture_problem(self.texture, self.resolution))
 
     @property
     def display_name(self) -> str:
@@ -633,9 +637,20 @@ def validate_package(path: str | Path, check_models: bool = True) -> StylePackag
     check_preview(path)
     check_card(path)
     check_other_json(path)
+    check_texture_files(path, config)
     if check_models:
         check_onnx(path, config)
     return StylePackage(path=path, config=config)
+
+
+def check_texture_files(path: Path, config: StyleConfig) -> None:
+    """A style with a texture has its atlas and its graph; the atlas's size is checked when it is read."""
+    if not config.texture:
+        return
+    missing = [n for n in (TEXTURE_ATLAS, TEXTURE_GRAPH) if not (path / n).is_file()]
+    if missing:
+        raise StylePackageError(f"{path} has a 'texture' in {CONFIG_FILE} but no {', '.join(missing)}; re-export it "
+                                "or remove 'texture' from style.json")
 
 
 def load_style(name_or_path: str | Path, styles_dir: str | Path | None = None) -> StylePackage:

@@ -14,6 +14,7 @@ import numpy as np
 from core.errors import StylePackageError
 from core.images import images_to_unit, unit_to_images
 from core.package import ONNX_INPUTS, StylePackage, verify_onnx
+from core.texture_bank import TEXTURE_ATLAS, TEXTURE_GRAPH, TEXTURE_INPUTS, build_bank, settings, split_atlas
 
 _CACHE: dict[tuple, "Runner"] = {}
 _LOCK = threading.Lock()
@@ -23,12 +24,16 @@ class Runner:
     """Stylize aligned faces: images (B,S,S,3) uint8, mesh landmarks (B,478,2) in aligned pixels, alpha (B,)."""
 
     backend = "base"
+    texture = None  # a callable on the generator's output (B,3,S,S) in [-1,1] when the style has a texture
 
     def __init__(self, package: StylePackage):
         self.package = package
         self.resolution = package.config.resolution
 
-    def __call__(self, images: np.ndarray, landmarks: np.ndarray, alpha: float | np.ndarray) -> np.ndarray:
+    def __call__(self, images: np.ndarray, landmarks: np.ndarray, alpha: float | np.ndarray,
+                 texture: bool = True) -> np.ndarray:
+        """Stylized faces (B,S,S,3) uint8; texture=False skips the style's texture stage (the background pass:
+        the texture is matched by place in the face frame, so it belongs to face crops)."""
         images = np.asarray(images)
         if images.ndim == 3:
             images = images[None]
@@ -38,7 +43,10 @@ class Runner:
                              f"got {images.shape[1:]}")
         landmarks = np.asarray(landmarks, dtype=np.float32).reshape(b, -1, 2)
         alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float32), (b,)).copy()
-        return unit_to_images(self.checked(self.run(images_to_unit(images), landmarks, alpha), b))
+        out = self.checked(self.run(images_to_unit(images), landmarks, alpha), b)
+        if texture and self.texture is not None:
+            out = self.checked(self.texture(np.ascontiguousarray(out, dtype=np.float32)), b)
+        return unit_to_images(out)
 
     def checked(self, out, batch: int) -> np.ndarray:
         """The model's answer if it is (batch, 3, S, S) floats; a graph that answers otherwise is broken."""
@@ -54,10 +62,56 @@ class Runner:
         raise NotImplementedError
 
 
+def texture_bank(package: StylePackage) -> tuple[np.ndarray, np.ndarray]:
+    """(guides uint8, details int8) of a package's texture, built from its atlas (`core.texture_bank`)."""
+    from core.images import load_image
+
+    count, radius, sigma = settings(package.config.texture)
+    file = package.path / TEXTURE_ATLAS
+    try:
+        crops = split_atlas(load_image(file, max_pixels=None), count, package.config.resolution)
+    except ValueError as exc:
+        raise StylePackageError(f"{file}: {exc}; re-export the style's texture") from None
+    return build_bank(crops, radius, sigma)
+
+
+def onnx_session(file: Path, threads: int | None = None):
+    """An ONNX Runtime CPU session with the project's thread settings; a graph it cannot load is a package error."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or int(os.environ.get("PORTRAIT_THREADS", "2"))
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(file), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime's own exception classes
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise StylePackageError(f"{file} cannot be loaded by ONNX Runtime ({detail}); re-export or re-pull the "
+                                "style") from None
+
+
+class OnnxTexture:
+    """texture.onnx with the package's bank: (B,3,S,S) float32 in [-1,1] -> the same with the artworks' detail."""
+
+    def __init__(self, package: StylePackage, threads: int | None = None):
+        file = package.path / TEXTURE_GRAPH
+        self.session = onnx_session(file, threads)
+        names = tuple(i.name for i in self.session.get_inputs())
+        if names != TEXTURE_INPUTS:
+            raise StylePackageError(f"{file} takes inputs {list(names)}, not {list(TEXTURE_INPUTS)}; re-export the "
+                                    "style's texture")
+        self.guides, self.details = texture_bank(package)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        return self.session.run(None, dict(zip(TEXTURE_INPUTS, (image, self.guides, self.details))))[0]
+
+
 class OnnxRunner(Runner):
     backend = "onnx"
 
-    def __init__(self, package: StylePackage, variant: str = "fp32", threads: int | None = None):
+    def __init__(self, package: StylePackage, variant: str = "fp32", threads: int | None = None,
+                 texture: bool = True):
         import onnxruntime as ort
 
         super().__init__(package)
@@ -74,6 +128,8 @@ class OnnxRunner(Runner):
             detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             raise StylePackageError(f"{file} cannot be loaded by ONNX Runtime ({detail}); re-export or re-pull the "
                                     "style") from None
+        if texture and package.config.texture:
+            self.texture = OnnxTexture(package, threads)
 
     def run(self, image, landmarks, alpha):
         return self.session.run(None, dict(zip(ONNX_INPUTS, (image, landmarks, alpha))))[0]
@@ -82,7 +138,7 @@ class OnnxRunner(Runner):
 class TorchRunner(Runner):
     backend = "torch"
 
-    def __init__(self, package: StylePackage, device: str = "cpu"):
+    def __init__(self, package: StylePackage, device: str = "cpu", texture: bool = True):
         import torch
 
         from core.export import OnnxStyleModel, load_generator
@@ -92,6 +148,17 @@ class TorchRunner(Runner):
         self.device = device
         self.model = OnnxStyleModel(load_generator(package, device), self.resolution).to(device).eval()
         self._lock = threading.Lock()  # the generator caches warp bases lazily
+        if texture and package.config.texture:
+            from core.texture import TextureGraph
+
+            _, radius, sigma = settings(package.config.texture)
+            graph, bank = TextureGraph(radius, sigma).eval(), [torch.from_numpy(a) for a in texture_bank(package)]
+
+            def run_texture(image: np.ndarray) -> np.ndarray:
+                with torch.inference_mode():
+                    return graph(torch.from_numpy(image), *bank).numpy()
+
+            self.texture = run_texture
 
     def run(self, image, landmarks, alpha):
         t = self.torch
@@ -101,17 +168,19 @@ class TorchRunner(Runner):
         return out.float().cpu().numpy()
 
 
-def get_runner(package: StylePackage, backend: str = "onnx", variant: str = "fp32") -> Runner:
-    """A cached runner; a package rewritten on disk (new mtime) gets a fresh one."""
+def get_runner(package: StylePackage, backend: str = "onnx", variant: str = "fp32", texture: bool = True) -> Runner:
+    """A cached runner; a package rewritten on disk (new mtime) gets a fresh one. texture=False leaves out the
+    style's texture stage (the live camera, where its cost does not fit a frame)."""
     if backend not in ("onnx", "torch"):
         raise ValueError(f"backend must be 'onnx' or 'torch', got {backend!r}")
     file = package.onnx_path(variant) if backend == "onnx" else package.weights_path
-    key = (str(Path(file).resolve()), file.stat().st_mtime_ns, backend, variant)
+    key = (str(Path(file).resolve()), file.stat().st_mtime_ns, backend, variant, bool(texture))
     with _LOCK:
         runner = _CACHE.get(key)
         if runner is None:
-            runner = OnnxRunner(package, variant) if backend == "onnx" else TorchRunner(package)
-            for old in [k for k in _CACHE if k[0] == key[0]]:
+            runner = (OnnxRunner(package, variant, texture=texture) if backend == "onnx"
+                      else TorchRunner(package, texture=texture))
+            for old in [k for k in _CACHE if k[:2] != key[:2] and k[0] == key[0]]:
                 del _CACHE[old]
             _CACHE[key] = runner
     return runner

@@ -56,10 +56,11 @@ def tps_points(points: np.ndarray, template: np.ndarray, size: int, alpha: float
 TPS_NODES = 129  # tps_remap evaluates the TPS on at most this many nodes per side and interpolates (it is smooth)
 
 
-def tps_remap(points: np.ndarray, template: np.ndarray, size: int, alpha: float, reg: float = 1e-3) -> np.ndarray:
+def tps_remap(points: np.ndarray, template: np.ndarray, size: int, alpha: float, reg: float = 1e-3,
+              nodes: int = TPS_NODES) -> np.ndarray:
     """Sampling map (S,S,2) float32 in OpenCV pixel indices for cv2.remap of a crop: `tps_points` at every pixel
-    centre (exact up to TPS_NODES px, bilinear between evenly spaced nodes above)."""
-    nodes = min(size, TPS_NODES)
+    centre (exact up to `nodes` px, bilinear between evenly spaced nodes above; the kernel costs nodes^2 x N)."""
+    nodes = min(size, nodes)
     at = np.linspace(0, size - 1, nodes)  # pixel indices of the nodes; the last one on the last pixel
     ys, xs = np.meshgrid(at, at, indexing="ij")
     mapped = tps_points(points, template, size, alpha, np.stack([xs, ys], -1) + 0.5, reg) - 0.5

@@ -55,32 +55,40 @@ VIDEO_FRAMES = 60
 
 
 def video_figures(style, repeats: int) -> dict:
-    """Per-frame ms at 640x480 for a moving face: `FrameStylizer` (tracking, One Euro) against the still-photo
-    pipeline (`stylize`, full detection) on the same frames in the same run, and their ratio (goal <= 0.5)."""
+    """Per-frame ms at 640x480 for a moving face: `FrameStylizer` (tracking, One Euro) as video files and the
+    camera run it (key-frame reuse, `core.reuse`), and without reuse, against the still-photo pipeline (`stylize`,
+    full detection) on the same frames in the same run, and their ratios (goal <= 0.5)."""
     from core.engine import FrameStylizer, stylize
     from core.images import load_image
+    from core.reuse import REUSE_AGE
     from studio.live import moving_face_frames
 
     frames = moving_face_frames(load_image(EXAMPLES / "astronaut.jpg"), VIDEO_SIZE, VIDEO_FRAMES)
     clock = iter(range(10 ** 9))
     still_ms = median_ms(lambda: stylize(frames[next(clock) % len(frames)], style, mode="face", max_side=None),
                          max(repeats, 20))
-    stylizer = FrameStylizer(style, mode="face")
-    times, stages = [], {}
-    for i in range(3 * len(frames)):  # the first loop warms up; then every frame is timed
-        t0 = time.perf_counter()
-        result = stylizer(frames[i % len(frames)], i / 30)
-        if i >= len(frames):
-            times.append((time.perf_counter() - t0) * 1000)
-            for k, v in result.timings.items():
-                stages.setdefault(k, []).append(v)
-    video_ms = float(np.median(times))
-    tracker = stylizer.tracker
-    return {"video_640x480_ms": round(video_ms, 2), "still_640x480_ms": round(still_ms, 2),
-            "video_ratio": round(video_ms / still_ms, 3),
-            "video_stages_ms": {k: round(float(np.median(v)), 2) for k, v in stages.items()},
+
+    def per_frame(reuse: int) -> tuple[float, dict, FrameStylizer]:
+        stylizer = FrameStylizer(style, mode="face", reuse=reuse)
+        times, stages = [], {}
+        for i in range(3 * len(frames)):  # the first loop warms up; then every frame is timed
+            t0 = time.perf_counter()
+            result = stylizer(frames[i % len(frames)], i / 30)
+            if i >= len(frames):
+                times.append((time.perf_counter() - t0) * 1000)
+                for k, v in result.timings.items():
+                    stages.setdefault(k, []).append(v)
+        return float(np.median(times)), {k: round(float(np.median(v)), 2) for k, v in stages.items()}, stylizer
+
+    plain_ms, _, _ = per_frame(0)
+    video_ms, stages, stylizer = per_frame(REUSE_AGE)
+    tracker, keys = stylizer.tracker, stylizer.keyframes
+    return {"video_640x480_ms": round(video_ms, 2), "video_no_reuse_640x480_ms": round(plain_ms, 2),
+            "still_640x480_ms": round(still_ms, 2), "video_ratio": round(video_ms / still_ms, 3),
+            "video_no_reuse_ratio": round(plain_ms / still_ms, 3), "video_stages_ms": stages,
             "video_tracker": {"frames": tracker.frames, "detections": tracker.detections,
-                              "tracked": tracker.tracked, "losses": tracker.losses}}
+                              "tracked": tracker.tracked, "losses": tracker.losses},
+            "video_generator_calls": {"generated": keys.generated, "carried": keys.carried}}
 
 
 WHOLE_IMAGE_GOAL = 1.5  # whole-image ("full") mode at most this many times face mode on the same photo
@@ -193,8 +201,10 @@ def run_bench(args) -> int:
           f"pipeline 1024x1024: {result['pipeline_median_ms_1024']} ms | peak RSS "
           f"{result['inference_peak_rss_mb']} MB | {stats['parameters'] / 1e6:.3f} M params, "
           f"{stats['macs'] / 1e9:.2f} GMACs", file=sys.stderr)
-    print(f"video 640x480 with tracking: {result['video_640x480_ms']} ms per frame, still pipeline "
-          f"{result['still_640x480_ms']} ms: ratio {result['video_ratio']} (goal <= 0.5)", file=sys.stderr)
+    print(f"video 640x480 with tracking and key-frame reuse: {result['video_640x480_ms']} ms per frame, still "
+          f"pipeline {result['still_640x480_ms']} ms: ratio {result['video_ratio']} (goal <= 0.5); without reuse "
+          f"{result['video_no_reuse_640x480_ms']} ms, ratio {result['video_no_reuse_ratio']}; generator calls "
+          f"{result['video_generator_calls']}", file=sys.stderr)
     print(f"whole image 1024x1024: full mode {result['whole_image_full_ms']} ms, face mode "
           f"{result['whole_image_face_ms']} ms: ratio {result['whole_image_ratio']} (goal <= {WHOLE_IMAGE_GOAL})",
           file=sys.stderr)

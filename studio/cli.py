@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "studio.commands",
     "studio.hub",
     "studio.train",
+    "studio.texture",
     "studio.weights",
 ]
 
@@ -34,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("studio.hub", "search published styles on the Hub"),
     "remove": ("studio.hub", "delete an installed style"),
     "train": ("studio.train", "train a style from a folder of artworks and a photo pool"),
+    "texture": ("studio.texture", "give a style the fine detail of its artworks (texture transfer)"),
     "weights": ("studio.weights", "fetch the VGG16/LPIPS weights the trainer needs (when ../shared is absent)"),
 }
 

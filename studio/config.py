@@ -43,6 +43,8 @@ class TrainConfig:
     style_crop: int | None = None  # VGG of the style loss sees one random crop of this side per image (None: all)
     package_mode: str = "face"  # the package's default stylize mode ("full": the background is painted too)
     package_keep_shape: float = 0.0  # the package's keep_shape (1: faces keep their own shape plus the style's change)
+    artwork_texture: str = "off"  # the package's texture stage (core.texture: the artworks' strokes and paper on
+    # each output): "on", "off", or "auto": on when it brings outputs closer to artworks it did not see
     betas: tuple[float, float] = (0.5, 0.99)
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     warmup_steps: int = 200  # first steps train G alone to reproduce the aligned photo (L1 + content)
@@ -118,6 +120,8 @@ class TrainConfig:
             raise bad(f"package_mode {self.package_mode!r} must be one of {list(STYLIZE_MODES)}")
         if not 0 <= self.package_keep_shape <= 1:
             raise bad(f"package_keep_shape {self.package_keep_shape} must be in [0, 1]")
+        if self.artwork_texture not in ("auto", "on", "off"):
+            raise bad(f"artwork_texture {self.artwork_texture!r} must be 'auto', 'on' or 'off'")
         if self.freeze_decoder and GeneratorConfig.from_dict(self.generator).head != "art":
             raise bad("freeze_decoder trains only the painting head: set generator head 'art'")
         for key in ("steps", "batch", "grad_accum", "checkpoint_every", "preview_every", "r1_every",
@@ -181,7 +185,7 @@ class TrainConfig:
         head = dict(size=128, export_size=256, steps=QUICK_STEPS, batch=8, perceptual_size=128, checkpoint_every=100,
                     preview_every=100, head_lr=2e-2, warmup_steps=0, freeze_decoder=True, style_crop=None,
                     package_mode="full", package_keep_shape=1.0, perceptual_dtype="auto", style_samples=2048,
-                    style_taps=QUICK_STYLE_TAPS,
+                    style_taps=QUICK_STYLE_TAPS, artwork_texture="auto",
                     generator={**GeneratorConfig().to_dict(), "head": "art", "pixel_skip": True, "palette": 8,
                                "anchors": 16},
                     weights={**{k: 0.0 for k in DEFAULT_WEIGHTS}, "style": 1.0})

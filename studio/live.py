@@ -104,12 +104,14 @@ class LiveSession:
 
     def update(self, settings: LiveSettings) -> None:
         from core.engine import FrameStylizer
+        from core.reuse import REUSE_AGE
         from studio.catalog import require_style
 
         if self.stylizer is None or settings.style != self.settings.style or settings.mode != self.settings.mode:
             self.stylizer = FrameStylizer(require_style(settings.style), alpha=settings.alpha,
                                           strength=settings.strength, mode=settings.mode,
-                                          keep_shape=settings.keep_shape, max_faces=2)
+                                          keep_shape=settings.keep_shape, max_faces=2, reuse=REUSE_AGE,
+                                          texture=False)  # a style's texture stage costs more than a frame
         else:  # the same faces keep being tracked; only the blend settings change
             config = self.stylizer.package.config
             self.stylizer.alpha = config.alpha_default if settings.alpha is None else settings.alpha

@@ -544,7 +544,27 @@ def _export(trainer: Trainer, config: TrainConfig, out: Path, name: str, style: 
     generator.load_state_dict(trainer.ema.state_dict())
     attribution = made["attribution"]
     extra = {ATTRIBUTION_FILE: (json.dumps(attribution, indent=1) + "\n").encode()} if attribution else None
-    return save_style(out, generator, style_cfg, result.preview, overwrite=overwrite, extra_files=extra)
+    package = save_style(out, generator, style_cfg, result.preview, overwrite=overwrite, extra_files=extra)
+    return _add_texture(package, config, style, styles, photos)
+
+
+def _add_texture(package: StylePackage, config: TrainConfig, style: StyleSet, styles: Any, photos: Any
+                 ) -> StylePackage:
+    """The package's texture stage per `config.artwork_texture` (studio.texture), from the artworks aligned at the
+    package's resolution; "auto" keeps it only where it brings outputs closer to unseen artworks."""
+    from studio.texture import texture_from_artworks
+
+    if config.artwork_texture == "off":
+        return package
+    source = styles if styles is not None else style.files
+    try:
+        package, report = texture_from_artworks(package, source, decide=config.artwork_texture == "auto",
+                                                photos=photos, cache_dir=config.cache_dir)
+    except (FileNotFoundError, ValueError) as exc:  # no VGG file, too few artworks: the package stays as trained
+        log.warning("no texture for %s: %s", package.path, exc)
+        return package
+    log.info("texture: %s", report)
+    return package
 
 
 # --------------------------------------------------------------------------- CLI
@@ -569,6 +589,9 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, help="training and package resolution in pixels (multiple of 8)")
     p.add_argument("--batch", type=int)
     p.add_argument("--no-tps", action="store_true", help="ablation: no landmark/TPS alignment anywhere")
+    p.add_argument("--texture", choices=("auto", "on", "off"), help="the package's texture stage, the artworks' "
+                   "strokes and paper on each output (core.texture); the quick preset's 'auto' keeps it where it "
+                   "brings outputs closer to artworks it did not see")
     p.add_argument("--run-dir", help="checkpoints, losses and plots (default: runs/NAME)")
     p.add_argument("--resume", action="store_true", help="continue the latest checkpoint in --run-dir")
     p.add_argument("--overrides", help="landmark override JSON written by the landmark editor")
@@ -590,7 +613,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if saved.is_file():
             base = TrainConfig.load(saved)
     flags = {"steps": args.steps, "size": args.size, "batch": args.batch, "missing": args.missing,
-             "artwork_license": args.artwork_license, "threads": args.threads}
+             "artwork_license": args.artwork_license, "threads": args.threads, "artwork_texture": args.texture}
     data = {k: v for k, v in flags.items() if v is not None}
     if args.no_tps:
         data["no_tps"] = True

@@ -449,6 +449,7 @@ def stylize_video(src: str | Path, dst: str | Path, style, *, mode: str | None =
     """
     from core.engine import FrameStylizer
     from core.options import check_mode
+    from core.reuse import REUSE_AGE
     from core.package import StylePackage, load_style
 
     t_start = time.perf_counter()
@@ -464,7 +465,7 @@ def stylize_video(src: str | Path, dst: str | Path, style, *, mode: str | None =
     tmp = temp_path(dst)
 
     def run(frame_mode: str, stage: str):
-        stylizer = FrameStylizer(package, mode=frame_mode, **options)
+        stylizer = FrameStylizer(package, mode=frame_mode, reuse=REUSE_AGE, **options)  # core.reuse
         t0 = time.perf_counter()
         total = [max(info.frames, 1)]
 
