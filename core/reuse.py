@@ -1,5 +1,5 @@
 """Key-frame reuse for video and the camera: a face's stylized crop is carried to the next frames along its
-tracked landmarks (a TPS warp of the crop, about a millisecond) while carrying the key frame's *photo* crop the same
+tracked landmarks (a smooth warp of the crop, about a millisecond) while carrying the key frame's *photo* crop the same
 way still reproduces this frame's photo crop (so motion is carried, but a new expression, light or a turn of the head
 calls the generator), and at most `max_age` frames. The generator is most of the per-face cost (docs/engine.md)."""
 
@@ -11,14 +11,14 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from core.tps_numpy import tps_remap
 
 REUSE_AGE = 2  # frames a stylized crop may be carried before the generator runs again (0: every frame)
 REUSE_CHANGE = 3.0  # mean |difference| (8-bit levels, 32 px thumbnails) between this frame's photo crop and the
 # key frame's carried to it, above which the generator runs again
 THUMB = 32
 PINS_PER_SIDE = 4
-CARRY_NODES = 17  # the carry's TPS is evaluated on this many nodes per side (the full 129 cost 26 ms a call)
+CARRY_NODES = 17  # the carry's field is evaluated on this many nodes per side and interpolated (it is smooth)
+CARRY_SIGMA = 0.05  # width of each landmark's influence, as a fraction of the crop
 
 
 def thumb(crop: np.ndarray) -> np.ndarray:
@@ -40,13 +40,30 @@ def border_pins(size: int, per_side: int = PINS_PER_SIDE) -> np.ndarray:
                            np.stack([z, size - t], 1)]).astype(np.float64)
 
 
+def carry_map(key_points: np.ndarray, points: np.ndarray, size: int, nodes: int = CARRY_NODES) -> np.ndarray:
+    """cv2.remap map (S,S,2) float32 that moves landmarks `key_points` (N,2 px) to `points` (N,2 px), the border
+    pinned: the landmarks' displacements spread by normalized Gaussian weights (CARRY_SIGMA of the crop) and
+    inverted to first order (source = q - d(q)). No linear solve: a fresh TPS system per key went through
+    LAPACK, whose threads then spun into the rest of the frame (+9 ms a frame on 2 cores)."""
+    pins = border_pins(size)
+    centres = np.concatenate([np.asarray(key_points, np.float64), pins])
+    moves = np.concatenate([np.asarray(points, np.float64) - key_points, np.zeros_like(pins)])
+    at = np.linspace(0, size - 1, nodes)
+    ys, xs = np.meshgrid(at, at, indexing="ij")
+    q = np.stack([xs, ys], -1).reshape(-1, 2)
+    d2 = ((q[:, None, :] - centres[None]) ** 2).sum(-1)
+    w = np.exp(-(d2 - d2.min(1, keepdims=True)) / (2 * (CARRY_SIGMA * size) ** 2))
+    shift = np.einsum("kn,nd->kd", w, moves) / w.sum(1, keepdims=True)
+    grid = (q - shift).reshape(nodes, nodes, 2).astype(np.float32)
+    k = (nodes - 1) / (size - 1)  # pixel index -> node index
+    return cv2.warpAffine(grid, np.array([[k, 0, 0], [0, k, 0]]), (size, size),
+                          flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+
+
 def carry(stylized: np.ndarray, key_points: np.ndarray, points: np.ndarray) -> np.ndarray:
     """The key frame's stylized crop (S, S, 3) with its landmarks `key_points` (N, 2 px) moved to `points`
-    (N, 2 px), the same face's landmarks in this frame's crop: a TPS warp pinned at the crop's border."""
-    size = stylized.shape[0]
-    pins = border_pins(size)
-    remap = tps_remap(np.concatenate([key_points, pins]), np.concatenate([points, pins]), size, 1.0,
-                      nodes=CARRY_NODES)
+    (N, 2 px), the same face's landmarks in this frame's crop: `carry_map`, pinned at the crop's border."""
+    remap = carry_map(np.asarray(key_points, np.float64), np.asarray(points, np.float64), stylized.shape[0])
     return cv2.remap(stylized, remap[..., 0], remap[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
