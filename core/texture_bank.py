@@ -33,7 +33,8 @@ def texture_problem(spec, resolution: int) -> str | None:
         value = spec.get(key, DEFAULTS[key])
         ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         if not ok or not lo <= value <= hi or (key != "sigma" and value != int(value)):
-            return f"'texture.{key}' is {value!r}; it must be a {'number' if key == 'sigma' else 'whole number'} in [{lo}, {hi}]"
+            kind = "number" if key == "sigma" else "whole number"
+            return f"'texture.{key}' is {value!r}; it must be a {kind} in [{lo}, {hi}]"
     if resolution % STRIDE:
         return f"a texture needs a resolution that is a multiple of {STRIDE}"
     return None

@@ -40,7 +40,8 @@ def run(frames, style, age: int):
         times.append((time.perf_counter() - t0) * 1000)
         outs.append(r.image)
         boxes.append(face_box(r.faces, f.shape) if r.faces else None)
-    calls = 1.0 if st.keyframes is None else st.keyframes.generated / max(st.keyframes.generated + st.keyframes.carried, 1)
+    keys = st.keyframes
+    calls = 1.0 if keys is None else keys.generated / max(keys.generated + keys.carried, 1)
     return outs, float(np.median(times[len(frames) // 3:])), calls, boxes
 
 

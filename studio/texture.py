@@ -8,6 +8,8 @@ import argparse
 import logging
 from pathlib import Path
 
+import numpy as np
+
 log = logging.getLogger(__name__)
 
 
@@ -42,7 +44,6 @@ def pool_outputs(package, photos=None, count: int = DECIDE_PHOTOS):
     """The style's outputs (count, S, S, 3) uint8 without a texture on `count` photos of a pool, each one
     resized to the package's resolution first (the bundled pool's crops are aligned faces already)."""
     import cv2
-    import numpy as np
 
     from core.engine import stylize
     from studio.data import build_photo_pool, default_photo_source
@@ -56,8 +57,6 @@ def pool_outputs(package, photos=None, count: int = DECIDE_PHOTOS):
 
 def texture_crops(images, count: int | None):
     """Up to `count` of the aligned artworks (N, S, S, 3), evenly spaced (None: all)."""
-    import numpy as np
-
     if count is None or count >= len(images):
         return images
     if count < 1:
@@ -96,21 +95,35 @@ def _run(args) -> int:
     return 0
 
 
+def vgg_samples(images, vgg, per_image: int = 2048, chunk: int = 4) -> dict:
+    """Random VGG feature vectors {tap: (N * per_image, C)} of images (N, S, S, 3) uint8, a few images at a time
+    (all feature maps of 50 artworks at 256 px at once took 1.5 GB more than the training itself)."""
+    import torch
+
+    from core.images import images_to_unit
+    from studio.losses import feature_samples
+
+    g = torch.Generator().manual_seed(0)
+    out: dict = {}
+    with torch.no_grad():
+        for i in range(0, len(images), chunk):
+            feats = vgg(torch.from_numpy(images_to_unit(images[i:i + chunk])))
+            for tap, f in feats.items():
+                out.setdefault(tap, []).append(feature_samples(f, per_image * len(f), g))
+    return {tap: torch.cat(v) for tap, v in out.items()}
+
+
 def texture_distance(outputs, artworks, vgg, seeds: int = 6) -> float:
     """The trainer's style distance (VGG sliced Wasserstein, `studio.losses.style_swd_loss`) between images
     (M, S, S, 3) uint8 and artworks (N, S, S, 3) uint8, averaged over a few random seeds."""
-    import numpy as np
     import torch
 
     from studio.losses import style_swd_loss
 
-    def unit(a):
-        return torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float() / 127.5 - 1
-
-    with torch.no_grad():
-        target, feats = vgg(unit(artworks)), vgg(unit(outputs))
-        return float(np.mean([float(style_swd_loss(feats, target, torch.Generator().manual_seed(s)))
-                              for s in range(seeds)]))
+    target = vgg_samples(artworks, vgg)
+    feats = {tap: v.t()[None, :, None, :] for tap, v in vgg_samples(outputs, vgg).items()}  # (1, C, 1, K) "maps"
+    return float(np.mean([float(style_swd_loss(feats, target, torch.Generator().manual_seed(s)))
+                          for s in range(seeds)]))
 
 
 def texture_helps(outputs, crops, radius: int | None = None, sigma: float | None = None, vgg=None
@@ -118,25 +131,26 @@ def texture_helps(outputs, crops, radius: int | None = None, sigma: float | None
     """Whether a texture brings a style's outputs (M, S, S, 3) uint8 closer to its art, decided without any
     painter: a bank from the even artworks (N, S, S, 3) is applied to the outputs, and both versions are compared
     with the odd artworks, which the bank never saw. Returns (helps, distance without, distance with)."""
-    import numpy as np
     import torch
 
+    from core.images import images_to_unit, unit_to_images
     from core.texture import RADIUS, SIGMA, TextureGraph
     from core.texture_bank import build_bank
     from studio.losses import load_vgg
 
     if len(crops) < 4:
-        raise ValueError(f"deciding on a texture needs at least 4 artworks (half build it, half judge), got {len(crops)}")
+        raise ValueError(f"deciding on a texture needs at least 4 artworks (half build it, half judge), got "
+                         f"{len(crops)}")
     radius = RADIUS if radius is None else radius
     sigma = SIGMA if sigma is None else sigma
     vgg = vgg or load_vgg(("relu1_2", "relu2_2", "relu3_3", "relu4_3"))
     if vgg is None:
         raise FileNotFoundError("the texture decision needs the VGG16 weights: run `python -m studio weights`")
     g, d = build_bank(crops[0::2], radius, sigma)
-    x = torch.from_numpy(np.ascontiguousarray(outputs)).permute(0, 3, 1, 2).float() / 127.5 - 1
     with torch.no_grad():
-        y = TextureGraph(radius, sigma)(x, torch.from_numpy(g), torch.from_numpy(d))
-    textured = ((y.permute(0, 2, 3, 1).numpy() + 1) * 127.5).round().clip(0, 255).astype(np.uint8)
+        y = TextureGraph(radius, sigma)(torch.from_numpy(images_to_unit(outputs)), torch.from_numpy(g),
+                                        torch.from_numpy(d))
+    textured = unit_to_images(y)
     before = texture_distance(outputs, crops[1::2], vgg)
     after = texture_distance(textured, crops[1::2], vgg)
     return after < before, before, after

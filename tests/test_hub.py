@@ -97,6 +97,23 @@ class TestPushStyle:
         assert package.path == tmp_path / "styles" / "tiny" and package.name == "tiny"
         assert hub_server.unknown == []
 
+    def test_textured_style_round_trip(self, hub_server, tiny, tmp_path):
+        # a style with a texture stage (core/texture.py) travels with its atlas and graph and runs after the pull
+        from core.export import add_texture
+        from core.package import load_style
+        from core.runtime import get_runner
+
+        src = tmp_path / "textured"
+        shutil.copytree(tiny, src)
+        rng = np.random.default_rng(0)
+        textured = add_texture(load_style(src), (rng.random((4, 64, 64, 3)) * 255).astype(np.uint8))
+        repo = "alice/textured"
+        result = hub.push_style(textured.path, repo, token=hub_server.token, endpoint=hub_server.endpoint)
+        assert {"texture.jpg", "texture.onnx"} <= set(result.files)
+        package = hub.pull_style(repo, styles_dir=tmp_path / "styles", endpoint=hub_server.endpoint)
+        assert package.config.texture["count"] == 4
+        assert get_runner(package, "onnx").texture is not None
+
     def test_ort_model_runs(self, tiny, tmp_path):
         import onnxruntime as ort
 

@@ -35,10 +35,12 @@ EDITOR_SIDE = 640  # the landmark editor shows artworks at most this large
 QA_SIZE = 256  # aligned crop size of the landmark QA gallery
 QA_PROMPT = ("Upload 10-100 artworks of one style (JPEG or PNG): faces in them are found automatically and shown "
              "with their landmarks.")
-QUICK_EXPECT = ("Quick: 600 steps, about 5-15 min on a 2-core CPU. Expect the artworks' flat colours, outlines, "
-                "palette and face shape (for cartoons: bigger eyes, a smaller jaw), not brush strokes or paper "
-                "texture (measured on 50 cartoon artworks: about a third of the way from the photo to the artist's "
-                "look, docs/training.md). Full trains a GAN at 256 px and needs a GPU.")
+QUICK_EXPECT = ("Quick: 600 steps, about 5-20 min on a 2-core CPU. Expect the artworks' flat colours, outlines, "
+                "palette and face shape (for cartoons: bigger eyes, a smaller jaw; measured on 50 cartoon artworks: "
+                "about a third of the way from the photo to the artist's look). For painterly art the style also "
+                "takes the artworks' brush strokes and paper onto faces when that measurably brings it closer to "
+                "them (the package then holds your artworks, docs/training.md). Full trains a GAN at 256 px and "
+                "needs a GPU.")
 
 
 # --------------------------------------------------------------------------- artworks and landmark QA
