@@ -96,14 +96,16 @@ class KeyFrames:
                  points: Sequence[np.ndarray], generate: Callable[[list[int]], Sequence[np.ndarray]]
                  ) -> list[np.ndarray]:
         crop_points = [np.asarray(p, np.float64) for p in crop_points]
-        fresh = [i for i, face in enumerate(ids) if self._stale(face, crops[i], crop_points[i])]
+        thumbs = [thumb(c) for c in crops]
+        scales = [THUMB / c.shape[0] for c in crops]
+        fresh = [i for i, face in enumerate(ids) if self._stale(face, thumbs[i], crop_points[i] * scales[i])]
         made = dict(zip(fresh, generate(fresh))) if fresh else {}
         out = []
         for i, face in enumerate(ids):
             if i in made:
-                small = thumb(crops[i]).round().astype(np.uint8)
-                scale = THUMB / crops[i].shape[0]
-                self._keys[face] = _Key(small, crop_points[i] * scale, np.asarray(points[i], np.float64), made[i])
+                small = thumbs[i].round().astype(np.uint8)
+                self._keys[face] = _Key(small, crop_points[i] * scales[i], np.asarray(points[i], np.float64),
+                                        made[i])
                 out.append(made[i])
             else:
                 key = self._keys[face]
@@ -114,10 +116,11 @@ class KeyFrames:
         self.carried += len(ids) - len(made)
         return out
 
-    def _stale(self, face: int, crop: np.ndarray, crop_points: np.ndarray) -> bool:
-        """No key, too old, or the key's photo crop carried here differs from this frame's photo crop."""
+    def _stale(self, face: int, crop_thumb: np.ndarray, thumb_points: np.ndarray) -> bool:
+        """No key, too old, or the key's photo thumbnail carried here differs from this frame's (`thumb`, with its
+        landmarks in thumbnail pixels)."""
         key = self._keys.get(face)
         if key is None or key.age >= self.max_age:
             return True
-        carried = carry(key.photo, key.photo_points, crop_points * (THUMB / crop.shape[0]))  # at thumbnail size
-        return crop_change(carried.astype(np.float32), thumb(crop)) > self.change
+        carried = carry(key.photo, key.photo_points, thumb_points)
+        return crop_change(carried.astype(np.float32), crop_thumb) > self.change

@@ -112,22 +112,11 @@ class OnnxRunner(Runner):
 
     def __init__(self, package: StylePackage, variant: str = "fp32", threads: int | None = None,
                  texture: bool = True):
-        import onnxruntime as ort
-
         super().__init__(package)
         file = package.onnx_path(variant)
         verify_onnx(file, package.config)  # once per file version: external data, inputs, one tiny inference
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or int(os.environ.get("PORTRAIT_THREADS", "2"))
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
         self.variant = variant
-        try:
-            self.session = ort.InferenceSession(str(file), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime's own exception classes
-            detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            raise StylePackageError(f"{file} cannot be loaded by ONNX Runtime ({detail}); re-export or re-pull the "
-                                    "style") from None
+        self.session = onnx_session(file, threads)
         if texture and package.config.texture:
             self.texture = OnnxTexture(package, threads)
 

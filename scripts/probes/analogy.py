@@ -10,6 +10,7 @@ import cv2, numpy as np, torch
 import torch.nn.functional as F
 sys.path.insert(0, "."); sys.path.insert(0, "scripts")
 import capture as C
+from scripts.probes.common import scored_faces
 from core.images import load_image, save_image
 from core.package import load_style
 from studio.metrics import LPIPS, lpips_scores
@@ -21,13 +22,7 @@ R = int(sys.argv[4]) if len(sys.argv) > 4 else 6          # search radius in 128
 LAM = float(sys.argv[5]) if len(sys.argv) > 5 else 0.002  # offset penalty per (128 px)^2
 BANK = int(sys.argv[6]) if len(sys.argv) > 6 else 100     # artworks in the bank
 MODES = (sys.argv[7] if len(sys.argv) > 7 else "photo:full,photo:detail,style:full,style:detail").split(",")
-hold = set(C.holdout_names())
-names = [l.strip() for l in open("runs/art/split/photos.txt") if l.strip() and not l.startswith("#")]
-names = [x for x in names if x not in hold][::7][: n + 8]
-faces = C.load_faces(names)[:n]
-photos = np.stack([C.show(f.crop) for f in faces])
-truth = C.painter_outputs(style, faces, 1, Path("cache/diag"))
-other = C.painter_outputs(style, faces, 2, Path("cache/diag"))
+faces, photos, truth, other = scored_faces(style, n)
 pkg = load_style(f"styles/{style}")
 styled = C.style_outputs(pkg, faces)
 arts = [load_image(p) for p in sorted(glob.glob(f"runs/art/{style}100/*.png"))[:BANK]]

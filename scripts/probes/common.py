@@ -22,3 +22,20 @@ def load_probe_data(style: str, size: int, photos: int) -> tuple[torch.Tensor, t
             ph.append(align_face(im, f[0].points, size).image)
     to = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).float() / 127.5 - 1
     return to(A), to(np.stack(ph))
+
+
+def scored_faces(style: str, n: int):
+    """(faces, photos, painter seed 1, painter seed 2) on `n` photos-half faces that are not held out: the probe
+    set of diag.py, analogy.py and texsweep.py (the painters only score; images (n, 256, 256, 3) uint8)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, "scripts")
+    import capture as C
+
+    hold = set(C.holdout_names())
+    names = [l.strip() for l in open("runs/art/split/photos.txt") if l.strip() and not l.startswith("#")]
+    faces = C.load_faces([x for x in names if x not in hold][::7][: n + 8])[:n]
+    photos = np.stack([C.show(f.crop) for f in faces])
+    cache = Path("cache/diag")
+    return faces, photos, C.painter_outputs(style, faces, 1, cache), C.painter_outputs(style, faces, 2, cache)

@@ -17,13 +17,9 @@ if cache.is_file():
     z = np.load(cache); photos, truth, other, styled = z["photos"], z["truth"], z["other"], z["styled"]
 else:
     from core.package import load_style
-    hold = set(C.holdout_names())
-    names = [l.strip() for l in open("runs/art/split/photos.txt") if l.strip() and not l.startswith("#")]
-    names = [x for x in names if x not in hold][::7][: n + 8]
-    faces = C.load_faces(names)[:n]
-    photos = np.stack([C.show(f.crop) for f in faces])
-    truth = C.painter_outputs(style, faces, 1, Path("cache/diag"))
-    other = C.painter_outputs(style, faces, 2, Path("cache/diag"))
+    from scripts.probes.common import scored_faces
+
+    faces, photos, truth, other = scored_faces(style, n)
     styled = C.style_outputs(load_style(f"styles/{style}"), faces)
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache, photos=photos, truth=truth, other=other, styled=styled)
@@ -51,5 +47,5 @@ for spec in sys.argv[3:]:
               flush=True)
 keys = list(rows)[:4]
 save_image(f"runs/probes/texsweep_{style}.png",
-           C.grid([[photos[i], styled[i]] + [rows[k][i] for k in keys] + [truth[i]] for i in range(6)],
+           C.grid([[photos[i], styled[i]] + [rows[k][i] for k in keys] + [truth[i]] for i in range(min(6, len(photos)))],
                   ["photo", "package"] + keys + ["painter"], cell=192))
