@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from core.aligned import template_mesh
+from core.alignment import invert_affine, transform_points
 from core.options import check_strength
 from core.runtime import Runner
 
@@ -90,18 +91,112 @@ def guided_upsample(image: np.ndarray, guide: np.ndarray, styled: np.ndarray, st
     return cv2.merge(planes).reshape(image.shape)
 
 
-def stylize_background(image: np.ndarray, runner: Runner, strength: float = 1.0) -> np.ndarray:
+SURROUND = 1.3  # side of the square restyled around each face, in face-crop sides (hair, shoulders, backdrop)
+SURROUND_FEATHER = 0.15  # its blend into the background, as a fraction of its side
+SURROUND_GAIN = 1.5  # restyle a face's surround only where it gains this factor of resolution over the background
+
+
+def surround_box(m: np.ndarray, size: int, shape: tuple[int, ...], scale: float = SURROUND) -> tuple[int, ...]:
+    """(x0, y0, x1, y1) of the axis-aligned square, `scale` times the face crop's extent, centred on the crop
+    that `m` (2,3; photo -> crop of `size` px) cuts, clipped to an image of `shape` (H, W, ...)."""
+    corners = transform_points(np.array([[0, 0], [size, 0], [0, size], [size, size]], np.float64), invert_affine(m))
+    centre, half = corners.mean(0), 0.5 * scale * np.ptp(corners, axis=0).max()
+    x0, y0 = np.maximum(np.floor(centre - half + 1e-6).astype(int), 0)  # no float dust past a whole pixel
+    x1, y1 = np.minimum(np.ceil(centre + half - 1e-6).astype(int), (shape[1], shape[0]))
+    return int(x0), int(y0), int(x1), int(y1)
+
+
+def box_mask(box: tuple[int, ...], shape: tuple[int, ...], feather: float = SURROUND_FEATHER) -> np.ndarray:
+    """(h, w, 1) float32 blend weight of a box (x0, y0, x1, y1) in an image of `shape`: 1 inside, a smoothstep to
+    0 over `feather` of the box's side at each edge that is not the image's own border."""
+    x0, y0, x1, y1 = box
+    ramp = max(1.0, feather * max(x1 - x0, y1 - y0))
+
+    def axis(lo: int, hi: int, end: int) -> np.ndarray:
+        i = np.arange(hi - lo, dtype=np.float32) + 0.5
+        t = np.ones_like(i)
+        if lo > 0:
+            t = np.minimum(t, i / ramp)
+        if hi < end:
+            t = np.minimum(t, (hi - lo - i) / ramp)
+        t = np.clip(t, 0.0, 1.0)
+        return t * t * (3.0 - 2.0 * t)
+
+    return np.minimum.outer(axis(y0, y1, shape[0]), axis(x0, x1, shape[1]))[..., None]
+
+
+def surround_guides(image: np.ndarray, matrices: list[np.ndarray], size: int) -> tuple[list, list]:
+    """(boxes, guides): for each photo -> crop matrix whose surround gains SURROUND_GAIN in resolution over the
+    whole picture's reduced rendering, its `surround_box` and that part of `image` reduced to fit `size` px."""
+    h, w = image.shape[:2]
+    scale = min(1.0, size / max(h, w))  # the background's reduction
+    boxes, guides = [], []
+    for m in matrices:
+        box = surround_box(m, size, image.shape)
+        x0, y0, x1, y1 = box
+        side = max(x1 - x0, y1 - y0)
+        if side <= 1 or min(size, side) < SURROUND_GAIN * side * scale:
+            continue
+        reduce = min(1.0, size / side)
+        small = (max(1, round((x1 - x0) * reduce)), max(1, round((y1 - y0) * reduce)))
+        guides.append(cv2.resize(image[y0:y1, x0:x1], small, interpolation=cv2.INTER_AREA))
+        boxes.append(box)
+    return boxes, guides
+
+
+def restyle(runner: Runner, images: list[np.ndarray]) -> list[np.ndarray]:
+    """Each image (h,w,3) uint8 with h, w <= the style's resolution stylized at alpha 0, all in one generator call
+    (reflect-padded to the resolution, cropped back); no texture stage (it belongs to face crops)."""
+    size = runner.resolution
+    padded = np.stack([cv2.copyMakeBorder(g, 0, size - g.shape[0], 0, size - g.shape[1], cv2.BORDER_REFLECT_101)
+                       for g in images])
+    mesh = template_mesh(runner.package.config.template, size)
+    styled = runner(padded, np.repeat(mesh[None], len(padded), 0), 0.0, texture=False)
+    return [np.ascontiguousarray(s[:g.shape[0], :g.shape[1]]) for g, s in zip(images, styled)]
+
+
+def blend_surrounds(image: np.ndarray, background: np.ndarray, boxes: list, guides: list, styled: list,
+                    strength: float = 1.0) -> np.ndarray:
+    """`background` (H,W,3) uint8 with each box's stylized surround (`styled`, the style's output for `guides`)
+    guided-upsampled against `image` and blended in with `box_mask`."""
+    out = background.copy()
+    for (x0, y0, x1, y1), guide, s in zip(boxes, guides, styled):
+        region = np.ascontiguousarray(image[y0:y1, x0:x1])
+        if guide.shape[:2] == region.shape[:2]:
+            restyled = s if strength == 1 else cv2.addWeighted(s, strength, region, 1.0 - strength, 0.0)
+        else:
+            restyled = guided_upsample(region, guide, s, strength)
+        weight = box_mask((x0, y0, x1, y1), image.shape)[..., 0]
+        out[y0:y1, x0:x1] = cv2.blendLinear(restyled, np.ascontiguousarray(out[y0:y1, x0:x1]), weight, 1.0 - weight)
+    return out
+
+
+def stylize_background(image: np.ndarray, runner: Runner, strength: float = 1.0,
+                       matrices: list[np.ndarray] = ()) -> np.ndarray:
     """The whole picture stylized without face alignment (mode "full"), (H, W, 3) uint8 -> same; faces go on top.
 
     Stylized once at `background_size` (one generator call for most photos, where `stylize_tiles` at the photo's
-    own size made 6 to 35), then brought back to full size by `guided_upsample` with the photo as the guide."""
+    own size made 6 to 35), then brought back to full size by `guided_upsample` with the photo as the guide.
+    With the faces' photo -> crop `matrices`, the square around each face is also restyled at nearly the crop's
+    resolution (`surround_guides`, in the same generator call): near a face (the hair, shoulders and backdrop its
+    crop's feathered border lets through) the picture is not drawn at the whole picture's reduced resolution."""
     strength = check_strength(strength)
     image = np.ascontiguousarray(image)
     if strength == 0:
         return image.copy()
     h, w = image.shape[:2]
-    small = background_size(h, w, runner.resolution)
-    if small == (h, w):
-        return stylize_tiles(image, runner, strength)
-    guide = cv2.resize(image, small[::-1], interpolation=cv2.INTER_AREA)
-    return guided_upsample(image, guide, stylize_tiles(guide, runner), strength)
+    size = runner.resolution
+    small = background_size(h, w, size)
+    boxes, guides = surround_guides(image, list(matrices), size)
+    if small != (h, w) and max(small) <= size:  # the usual case: one call for the picture and its surrounds
+        guide = cv2.resize(image, small[::-1], interpolation=cv2.INTER_AREA)
+        styled = restyle(runner, [guide] + guides)
+        background, styled = guided_upsample(image, guide, styled[0], strength), styled[1:]
+    else:  # a small picture at its own size, a long panorama in tiles; the surrounds in a call of their own
+        if small == (h, w):
+            background = stylize_tiles(image, runner, strength)
+        else:
+            guide = cv2.resize(image, small[::-1], interpolation=cv2.INTER_AREA)
+            background = guided_upsample(image, guide, stylize_tiles(guide, runner), strength)
+        styled = restyle(runner, guides) if guides else []
+    return blend_surrounds(image, background, boxes, guides, styled, strength)

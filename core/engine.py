@@ -16,7 +16,7 @@ import numpy as np
 
 from core import topology
 from core.aligned import AlignedWarp, prepare_aligned, template_mesh, to_pixels, warp_anchors, warp_sources
-from core.alignment import align_face, compose_affine, crop_image, displace, paste_back
+from core.alignment import align_face, alignment_matrix, compose_affine, crop_image, displace, paste_back
 from core.background import (background_size, guided_upsample, luminance_gain, stylize_background,
                              stylize_tiles)
 from core.damping import eye_aperture, eye_damping, geometry_damping, turn_damping, yaw
@@ -173,6 +173,12 @@ def detect_for(image: ImageSource, rgb: np.ndarray, max_faces: int) -> tuple[lis
     return [scale_face(f, sx, sy) for f in faces], found
 
 
+def face_matrices(faces: list[Face], size: int) -> list[np.ndarray]:
+    """Each face's photo -> aligned crop matrix (2,3), as `align_face` cuts it: where whole-image mode restyles the
+    surroundings at nearly the crop's resolution (core.background.surround_guides)."""
+    return [alignment_matrix(f.points, size) for f in faces]
+
+
 def face_note(found: int, used: int, limit: int) -> str:
     """The note for faces left out by the limit, e.g. '12 faces found; stylized the 8 largest (limit 8)'."""
     if found <= used:
@@ -183,7 +189,7 @@ def face_note(found: int, used: int, limit: int) -> str:
 def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | None = None, strength: float = 1.0,
             mode: str | None = None, max_side: int | None = 2048, backend: str = "onnx", variant: str = "fp32",
             faces: list[Face] | None = None, max_faces: int = 8, keep_shape: float | None = None,
-            scores: bool = False, texture: bool = True) -> StylizeResult:
+            scores: bool = False, texture: bool = True, surround: bool = True) -> StylizeResult:
     """Stylize every face in a photo (mode "face") or the whole picture with faces on top (mode "full").
 
     alpha: geometry strength, mode and keep_shape (0 every face takes the style's template shape, 1 keeps its
@@ -193,7 +199,8 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
     No face in "face" mode returns the original with a message, never an exception. The result carries the
     settings as used (the style's defaults filled in, each face's damped alpha), so callers need not recompute them;
     `scores` adds each face's geometry fidelity and likeness (core.scores; a Face Mesh pass per face, for stills);
-    texture=False leaves out the style's texture stage (core.texture), where it has one.
+    texture=False leaves out the style's texture stage (core.texture), where it has one; surround=False leaves
+    the surroundings of faces in "full" mode at the picture's reduced resolution (one generator pass less).
     """
     mode, alpha, strength = check_mode(mode), check_alpha(alpha), check_strength(strength)
     keep_shape, max_side, max_faces = check_keep_shape(keep_shape), check_max_side(max_side), check_max_faces(max_faces)
@@ -217,7 +224,8 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
     alpha = package.config.alpha_default if alpha is None else alpha
     keep_shape = package.config.keep_shape if keep_shape is None else keep_shape
     t0 = time.perf_counter()
-    background = stylize_background(rgb, runner, strength) if mode == "full" else None
+    matrices = face_matrices(faces, runner.resolution) if surround else []
+    background = stylize_background(rgb, runner, strength, matrices) if mode == "full" else None
     timings["background"] = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
     out, face_alphas, face_scores = stylize_faces_scored(rgb, faces, runner, alpha, strength, background, keep_shape,
@@ -241,14 +249,16 @@ class FrameStylizer:
     A frame without a face comes back unchanged in "face" mode and restyled whole in "full" mode.
     `reuse` (frames, 0 = off) lets a face's stylized crop be carried along its landmarks for up to that many
     frames while its crop looks the same (`core.reuse.KeyFrames`); `reuse_change` is that test's threshold.
-    texture=False leaves out the style's texture stage (the camera: it costs more than a frame's budget).
+    texture=False leaves out the style's texture stage (the camera: it costs more than a frame's budget);
+    surround=False draws the surroundings of faces in "full" mode at the picture's reduced resolution only (the
+    camera: restyling them costs one more generator pass, core.background.surround_guides).
     """
 
     def __init__(self, style: StylePackage | str, *, alpha: float | None = None, strength: float = 1.0,
                  mode: str | None = None, keep_shape: float | None = None, max_faces: int = 8,
                  smoothing: bool = True, redetect_every: int = 30, backend: str = "onnx", variant: str = "fp32",
                  tracker: FaceTracker | None = None, reuse: int = 0, reuse_change: float = REUSE_CHANGE,
-                 texture: bool = True) -> None:
+                 texture: bool = True, surround: bool = True) -> None:
         self.package = style if isinstance(style, StylePackage) else load_style(style)
         config = self.package.config
         mode, alpha, strength = check_mode(mode), check_alpha(alpha), check_strength(strength)
@@ -260,6 +270,7 @@ class FrameStylizer:
         self.runner = get_runner(self.package, backend=backend, variant=variant, texture=texture)
         self.tracker = tracker or FaceTracker(max_faces=max_faces, redetect_every=redetect_every, smoothing=smoothing)
         self.keyframes = KeyFrames(reuse, reuse_change) if reuse else None
+        self.surround = surround
 
     def reset(self) -> None:
         """A new clip or camera: forget the tracked faces (and their key frames)."""
@@ -274,7 +285,8 @@ class FrameStylizer:
         faces = self.tracker(rgb, t)
         timings["track"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
-        background = stylize_background(rgb, self.runner, self.strength) if self.mode == "full" else None
+        matrices = face_matrices(faces, self.runner.resolution) if self.surround else []
+        background = stylize_background(rgb, self.runner, self.strength, matrices) if self.mode == "full" else None
         timings["background"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         out, face_alphas, _ = stylize_faces_scored(rgb, faces, self.runner, self.alpha, self.strength, background,

@@ -106,7 +106,104 @@ class TestWholeImageBackground:
         assert result.image.shape == photo.shape and result.image.dtype == np.uint8
         assert len(result.faces) == 1 and result.message == ""
         assert np.abs(result.image[-60:].astype(int) - photo[-60:]).mean() > 10  # the background is stylized ...
-        background = stylize_background(photo, get_runner(style))
+        from core.engine import face_matrices
+
+        background = stylize_background(photo, get_runner(style), matrices=face_matrices(result.faces, 256))
         np.testing.assert_array_equal(result.image[-60:], background[-60:])  # ... by the new path
         x0, y0, x1, y1 = map(int, result.faces[0].box)
         assert np.abs(result.image[y0:y1, x0:x1].astype(int) - background[y0:y1, x0:x1]).mean() > 3  # face on top
+
+
+class TestSurrounds:
+    """`stylize_surrounds`: the square around each face restyled at nearly the crop's resolution (whole-image mode)."""
+
+    @staticmethod
+    def crop_matrix(x: float, y: float, side: float, size: int) -> np.ndarray:
+        """photo -> crop matrix of an axis-aligned crop of `side` photo px at (x, y), `size` crop px."""
+        k = size / side
+        return np.array([[k, 0.0, -k * x], [0.0, k, -k * y]])
+
+    def test_box_is_the_crop_grown_about_its_centre_and_clipped(self):
+        from core.background import surround_box
+
+        m = self.crop_matrix(100, 200, 300, 256)
+        assert surround_box(m, 256, (1000, 1000), scale=1.0) == (100, 200, 400, 500)
+        assert surround_box(m, 256, (1000, 1000), scale=2.0) == (0, 50, 550, 650)  # x clipped at 0
+        assert surround_box(m, 256, (600, 500), scale=2.0) == (0, 50, 500, 600)
+
+    def test_box_mask_feathers_inner_edges_only(self):
+        from core.background import box_mask
+
+        mask = box_mask((0, 10, 100, 110), (200, 100), feather=0.2)[..., 0]
+        assert mask.shape == (100, 100)
+        assert mask[50, 0] == 1 and mask[50, 99] == 1  # the image's own left and right borders: no fade
+        assert mask[0, 50] < 0.01 and mask[99, 50] < 0.01  # top and bottom fade out
+        assert mask[20:80, :].min() == 1  # one ramp (20 px) in from the faded edges it is whole
+        assert np.all(np.diff(mask[:20, 50]) > 0)
+
+    @pytest.fixture()
+    def inverting(self, tiny_style):
+        from core.runtime import Runner
+
+        class Inverting(Runner):
+            backend = "fake"
+            calls = crops = 0
+
+            def run(self, image, landmarks, alpha):
+                type(self).calls += 1
+                type(self).crops += len(image)
+                return -image
+
+        runner = Inverting(tiny_style)
+        runner.resolution = 256
+        return runner
+
+    def test_fine_detail_near_a_face_comes_back(self, inverting):
+        """A 2 px checkerboard in a 2400 px photo: the reduced background (9.4x) loses it, the face's surround (a 400 px
+        crop, restyled at 256 px: 1.6x) keeps it; far from the face nothing changes."""
+        image = np.full((2400, 2400, 3), 128, np.uint8)
+        board = ((np.indices((2400, 2400)).sum(0) // 2) % 2 * 160 + 48).astype(np.uint8)
+        image[:] = board[..., None]
+        background = stylize_background(image, inverting)
+        m = self.crop_matrix(1000, 1000, 400, 256)
+        calls, crops = inverting.calls, inverting.crops
+        out = stylize_background(image, inverting, matrices=[m, self.crop_matrix(200, 200, 300, 256)])
+        assert inverting.calls - calls == 1 and inverting.crops - crops == 3  # the picture and both surrounds
+        inside = out[1100:1300, 1100:1300].astype(int)
+        negative = 255 - image[1100:1300, 1100:1300].astype(int)
+        assert np.abs(inside - negative).mean() < 0.5 * np.abs(background[1100:1300, 1100:1300] - negative).mean()
+        np.testing.assert_array_equal(out[1900:, 1900:], background[1900:, 1900:])
+
+    def test_a_face_as_large_as_the_photo_costs_no_call(self, inverting):
+        image = np.random.default_rng(3).integers(0, 255, (600, 600, 3), dtype=np.uint8)
+        calls = inverting.calls
+        out = stylize_background(image, inverting, matrices=[self.crop_matrix(50, 50, 500, 256)])
+        assert inverting.calls - calls == 1  # 256 px for 780: no gain of 1.5x over the background's 256 for 600
+        np.testing.assert_array_equal(out, stylize_background(image, inverting))
+
+    def test_strength_zero_is_the_photo(self, inverting):
+        image = np.random.default_rng(4).integers(0, 255, (900, 700, 3), dtype=np.uint8)
+        out = stylize_background(image, inverting, 0.0, matrices=[self.crop_matrix(300, 300, 150, 256)])
+        np.testing.assert_array_equal(out, image)
+
+    def test_the_engine_passes_each_face_crop(self, monkeypatch):
+        """Whole-image mode hands the background pass each face's crop matrix (stills and frames alike)."""
+        import core.engine as engine
+        from core.alignment import alignment_matrix
+
+        seen = []
+        real = engine.stylize_background
+
+        def spy(image, runner, strength=1.0, matrices=()):
+            seen.append(list(matrices))
+            return real(image, runner, strength, matrices)
+
+        from core.images import load_image
+
+        monkeypatch.setattr(engine, "stylize_background", spy)
+        photo = load_image(ROOT / "examples" / "astronaut.jpg")
+        result = engine.stylize(photo, str(ROOT / "styles" / "ink"), mode="full")
+        engine.FrameStylizer(str(ROOT / "styles" / "ink"), mode="full")(photo, 0.0)
+        engine.FrameStylizer(str(ROOT / "styles" / "ink"), mode="full", surround=False)(photo, 0.0)
+        assert [len(s) for s in seen] == [1, 1, 0]
+        np.testing.assert_allclose(seen[0][0], alignment_matrix(result.faces[0].points, 256))

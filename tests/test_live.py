@@ -102,6 +102,7 @@ class TestSession:
         assert np.abs(out.astype(int) - camera[1]).mean() < 4.5  # the photo, through two JPEG passes
         session.update(live.LiveSettings(style=tiny_style.name, mode="full"))
         assert session.stylizer is not first and session.stylizer.mode == "full"
+        assert session.stylizer.surround is False  # no second generator pass for faces' surroundings per frame
 
     def test_a_missing_style_is_named(self, styles_dir):
         from core.errors import StylePackageError
