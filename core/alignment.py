@@ -105,6 +105,33 @@ def align_face(image: ImageSource, face_or_points, size: int = 256, margin: floa
     return AlignedFace(crop_image(rgb, m, size, interpolation, border), m, transform_points(points, m), size)
 
 
+def face_square(box, shape: tuple[int, ...], scale: float = 1.6, lift: float = 0.0,
+                inside: bool = True) -> tuple[float, float, float]:
+    """(left, top, side) in pixels of the square `scale` times a face box (x0, y0, x1, y1) about its centre, raised
+    by `lift` of its side, in an image of `shape` (H, W, ...): shrunk to stay inside the image (the face kept
+    centred) when `inside`, else as it is (the caller pads)."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    half = max(x1 - x0, y1 - y0) * scale / 2
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - lift * 2 * half
+    if inside:
+        h, w = shape[:2]
+        half = max(8.0, min(half, cx, cy, w - cx, h - cy))
+    return cx - half, cy - half, 2 * half
+
+
+def face_crop(image: np.ndarray, box, side: int = 256, scale: float = 1.6, lift: float = 0.0,
+              inside: bool = True) -> np.ndarray:
+    """A square (side, side, 3) picture of a face: `face_square` of its box cut from `image` (H, W, 3) and resized;
+    with inside=False the parts beyond the image are black. For thumbnails and grids, not the aligned frame."""
+    left, top, span = face_square(box, image.shape, scale, lift, inside)
+    x0, y0, n = int(round(left)), int(round(top)), max(1, int(round(span)))
+    h, w = image.shape[:2]
+    pad = max(0, -x0, -y0, x0 + n - w, y0 + n - h)
+    source = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_CONSTANT) if pad else image
+    cut = np.ascontiguousarray(source[y0 + pad:y0 + pad + n, x0 + pad:x0 + pad + n])
+    return cv2.resize(cut, (side, side), interpolation=cv2.INTER_AREA if n >= side else cv2.INTER_LINEAR)
+
+
 def feather_mask(size: int, feather: float = 0.1) -> np.ndarray:
     """(S, S) float32 mask: 1 inside a rounded square, smoothly reaching 0 at the crop border over
     `feather` * size pixels (0 gives a hard edge)."""

@@ -10,6 +10,19 @@ PROJECT_TAG = "portrait-studio"  # the Hub tag and library name of every style p
 CARD_TAGS = ("portrait-stylization", "thin-plate-spline", "onnx", "image-to-image", PROJECT_TAG)
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # a style's name: its folder, its Hub repo's default name
 
+
+def style_name(text: str | None, fix: str = "choose a name such as my-style") -> str:
+    """The package name for what a user typed or what a folder is called, one rule for the app and the command line:
+    lower-cased, each run of other characters than letters, digits, '-' and '_' made one '-', none at either end.
+    StylePackageError (a ValueError) naming the rule and `fix` when nothing valid is left."""
+    from core.errors import StylePackageError
+
+    value = re.sub(r"[^a-z0-9_-]+", "-", (text or "").strip().lower()).strip("-_")
+    if not NAME_RE.match(value):
+        raise StylePackageError(f"style name {text!r} must hold 1-64 lowercase letters, digits, '-' or '_' "
+                                f"(spaces and other characters become '-'); {fix}")
+    return value
+
 HEADS = ("art", "rgb")  # GeneratorConfig.head: the painting head, or the decoder's image as is
 # GeneratorConfig's keys and what each may hold in a package's style.json (core.package validates with it)
 MODEL_FIELDS = {"channels": ("int", 1, 512), "blocks": ("int", 0, 64), "global_warp": ("bool",),

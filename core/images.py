@@ -93,12 +93,20 @@ def to_rgb8(array: np.ndarray, name: str = "the array") -> np.ndarray:
     return np.clip(np.rint(f * 255.0), 0, 255).astype(np.uint8)
 
 
+def levels_to_unit(values):
+    """8-bit levels 0..255 (any layout) -> float in [-1, 1]: a torch tensor in, a float tensor out; else float32
+    numpy. The one definition of `/ 127.5 - 1` for the runtime, the trainer, metrics and scripts."""
+    if hasattr(values, "permute"):  # a torch tensor; torch is not imported here
+        return values.float() / 127.5 - 1.0
+    return np.asarray(values, dtype=np.float32) / 127.5 - 1.0
+
+
 def images_to_unit(images):
     """(B,H,W,3) uint8 images -> (B,3,H,W) float32 in [-1, 1], the generator's input: numpy in, numpy out;
-    a torch tensor in, a tensor out (one definition of `/ 127.5 - 1` for the runtime, metrics and scripts)."""
-    if hasattr(images, "permute"):  # a torch tensor; torch is not imported here
-        return images.permute(0, 3, 1, 2).float() / 127.5 - 1.0
-    return np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2), dtype=np.float32) / 127.5 - 1.0
+    a torch tensor in, a tensor out."""
+    if hasattr(images, "permute"):
+        return levels_to_unit(images.permute(0, 3, 1, 2))
+    return levels_to_unit(np.ascontiguousarray(np.asarray(images).transpose(0, 3, 1, 2), dtype=np.float32))
 
 
 def unit_to_images(tensor) -> np.ndarray:

@@ -15,28 +15,18 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from core.alignment import face_crop  # noqa: E402
 from core.engine import stylize  # noqa: E402
 from core.images import load_image, save_image  # noqa: E402
 from core.landmarks import detect_faces  # noqa: E402
 from core.package import list_local_styles, load_style  # noqa: E402
 from core.preview import label  # noqa: E402
 from studio.commands import image_files  # noqa: E402
-
-
-def head_crop(image: np.ndarray, box, cell: int) -> np.ndarray:
-    """A square crop around a face box (2.2x its size), resized to `cell`."""
-    x0, y0, x1, y1 = box
-    side = int(max(x1 - x0, y1 - y0) * 2.2)
-    cx, cy = int((x0 + x1) / 2), int((y0 + y1) / 2 - 0.1 * side)
-    pad = cv2.copyMakeBorder(image, side, side, side, side, cv2.BORDER_CONSTANT)
-    crop = pad[cy - side // 2 + side: cy + side // 2 + side, cx - side // 2 + side: cx + side // 2 + side]
-    return cv2.resize(crop, (cell, cell), interpolation=cv2.INTER_AREA)
 
 
 def main() -> int:
@@ -60,13 +50,13 @@ def main() -> int:
         faces = detect_faces(image)
         if not faces:
             continue
-        cells = [label(head_crop(image, faces[0].box, args.cell), "photo")]
+        cells = [label(face_crop(image, faces[0].box, args.cell, 2.2, 0.1, inside=False), "photo")]
         for style in styles:
             for keep in args.keep_shape:
                 out = stylize(image, style, alpha=args.alpha, keep_shape=keep, faces=faces).image
                 name = style.config.display_name if keep is None else f"keep shape {keep:g}" if len(
                     styles) == 1 else f"{style.config.display_name}, keep {keep:g}"
-                cells.append(label(head_crop(out, faces[0].box, args.cell), name))
+                cells.append(label(face_crop(out, faces[0].box, args.cell, 2.2, 0.1, inside=False), name))
         rows.append(cells)
         if len(rows) == args.count:
             break

@@ -11,9 +11,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from core.alignment import face_crop
 from core.errors import PortraitStudioError, StylePackageError
 from core.images import load_image, save_image
 from core.package import MOBILE_FILE, ONNX_FILES, StylePackage, default_styles_dir, scan_styles
@@ -89,18 +89,6 @@ def sample_face() -> tuple[np.ndarray, list]:
             rgb = fit_side(load_image(EXAMPLES_DIR / "astronaut.jpg"), 512)
             _sample = (rgb, detect_faces(rgb, max_faces=1))
         return _sample
-
-
-def face_crop(image: np.ndarray, box: tuple[float, float, float, float], scale: float = 1.6,
-              side: int = 256) -> np.ndarray:
-    """A square crop `scale` times the face box around its centre (clipped to the image), resized to `side`."""
-    x0, y0, x1, y1 = box
-    half = max(x1 - x0, y1 - y0) * scale / 2
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    h, w = image.shape[:2]
-    half = max(8.0, min(half, cx, cy, w - cx, h - cy))  # stay inside the image, keep the face centred
-    crop = np.ascontiguousarray(image[max(0, int(cy - half)):int(cy + half), max(0, int(cx - half)):int(cx + half)])
-    return cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
 
 
 def style_thumbnail(style: StylePackage) -> str:

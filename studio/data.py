@@ -25,7 +25,7 @@ import torch
 from core import topology
 from core.alignment import align_face
 from core.errors import DatasetError, ImageLoadError, LandmarkError
-from core.aligned import to_unit
+from core.aligned import to_pixels, to_unit
 from core.images import images_to_unit, load_image, unit_to_images
 from core.preview import mean_template
 from core.templates import PHOTO_TEMPLATE
@@ -390,7 +390,7 @@ def _read_artwork(entry: ArtworkEntry, override: tuple[str, np.ndarray] | None, 
 def _fit_pending(entries: list[ArtworkEntry], missing: str, size: int, margin: float) -> None:
     """Pass 2: fit keypoint overrides and landmark-less artworks to the mean shape of the others."""
     known = [e.points for e in entries if e.points is not None]
-    mean_px = np.mean(known, axis=0) if known else (np.asarray(PHOTO_TEMPLATE) + 1.0) * size / 2.0
+    mean_px = np.mean(known, axis=0) if known else to_pixels(PHOTO_TEMPLATE, size)
     for e in entries:
         if e.status == "keypoints":
             try:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from core.config import style_name
 from core.errors import BusyError, DatasetError, PortraitStudioError, StylePackageError, TrainingCancelled
-from core.package import NAME_RE, StylePackage, default_styles_dir
-from studio.config import preset_defaults as train_preset_defaults
+from core.package import StylePackage, default_styles_dir
 from studio.progress import QueueCallback, TrainCallback
 from studio.session import StudioSession
 from studio.workspace import photo_pool_dir, work_dir
@@ -111,14 +111,6 @@ class JobManager:
 JOBS = JobManager()
 
 
-PRESET_DEFAULTS = {name: train_preset_defaults(name) for name in ("quick", "full")}  # (steps, size) the page offers
-
-
-def preset_defaults(preset: str) -> tuple[int, int]:
-    """(steps, size) the page shows for a preset."""
-    return PRESET_DEFAULTS.get(preset, PRESET_DEFAULTS["quick"])
-
-
 def preset_overrides() -> dict[str, Any]:
     """Test-only overrides of the training preset, from $PORTRAIT_TRAIN_PRESET_OVERRIDES (a JSON object)."""
     raw = os.environ.get(PRESET_OVERRIDES_ENV, "").strip()
@@ -151,10 +143,8 @@ def train_config(preset: str, steps: int | None, size: int | None, landmark_edit
 
 
 def check_style_name(name: str) -> str:
-    name = (name or "").strip().lower().replace(" ", "-")
-    if not NAME_RE.match(name):
-        raise StylePackageError(f"style name {name!r} must be 1-64 lowercase letters, digits, '-' or '_', starting "
-                                "with a letter or digit (e.g. my-style)")
+    """The package name for what the user typed (`core.config.style_name`), refused when that style exists."""
+    name = style_name(name)
     if (default_styles_dir() / name).exists():
         raise StylePackageError(f"a style named {name!r} is already installed; choose another name")
     return name

@@ -16,7 +16,6 @@ import argparse
 import copy
 import json
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -26,9 +25,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.aligned import to_unit
+from core.config import style_name as package_name
 from core.errors import ConfigError, DatasetError, ResumeError, StylePackageError, TrainingCancelled
 from core.generator import Generator, GeneratorConfig
-from core.package import NAME_RE, StyleConfig, StylePackage
+from core.images import levels_to_unit
+from core.package import StyleConfig, StylePackage
 from studio import losses as L
 from studio.config import PRESETS, TrainConfig
 from studio.data import (PhotoPool, StyleSet, build_photo_pool, build_style_set, color_jitter, default_photo_source,
@@ -90,12 +92,8 @@ class StepCounter:
 
 
 def style_name(out: str | Path, name: str | None = None) -> str:
-    """The package name: `name`, else the out folder's name lower-cased with other characters as '-'."""
-    value = name if name else re.sub(r"[^a-z0-9_-]+", "-", Path(out).name.lower()).strip("-_")
-    if not NAME_RE.match(value or ""):
-        raise StylePackageError(f"style name {value!r} must be 1-64 lowercase letters, digits, '-' or '_'; "
-                                "pass --name")
-    return value
+    """The package name: `name`, else the out folder's name, by the app's rule (`core.config.style_name`)."""
+    return package_name(name if name else Path(out).name, fix="pass --name")
 
 
 def _checkpoints(run_dir: Path) -> list[Path]:
@@ -197,8 +195,7 @@ class Trainer:
         return self.acc.device
 
     def _tensors(self, images: torch.Tensor, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        s = self.config.size
-        return images.float() / 127.5 - 1.0, points.float() * (2.0 / s) - 1.0
+        return levels_to_unit(images), to_unit(points.float(), self.config.size)
 
     @torch.no_grad()
     def _gram_targets(self) -> dict[str, torch.Tensor]:

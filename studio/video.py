@@ -17,6 +17,10 @@ audio (opus and vorbis from webm, pcm, mp3 from avi, ...) is re-encoded to aac.
 
 `stylize_video` writes to a hidden temporary file beside the output and renames it at the end, so a failed,
 interrupted or cancelled run leaves neither a half-written file nor a changed input.
+
+Why one module of this length (about 520 lines): reading, writing and the audio path share one timing model
+(pts, time bases, the written frame rate) and one set of limits, and `stylize_video` is their only user; split,
+each part would need the others' internals.
 """
 
 from __future__ import annotations
@@ -326,7 +330,8 @@ class VideoProgress:
 @dataclass
 class VideoResult:
     """A written clip: `frames` at `fps`, `size` (width, height) as written, the audio (`audio`: "copied",
-    "re-encoded to aac" or "none"), faces per frame, the `mode` used, the tracker's counters, the wall time."""
+    "re-encoded to aac" or "none"), faces per frame, the `mode` used, the tracker's counters, the wall time, and
+    the settings as used (the style's defaults filled in)."""
 
     path: Path
     frames: int
@@ -339,6 +344,9 @@ class VideoResult:
     seconds: float = 0.0
     tracker: dict = field(default_factory=dict)
     source: VideoInfo | None = None
+    alpha: float = 0.0
+    keep_shape: float = 0.0
+    strength: float = 1.0
 
     @property
     def audio_kept(self) -> bool:
@@ -464,6 +472,8 @@ def stylize_video(src: str | Path, dst: str | Path, style, *, mode: str | None =
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(dst)
 
+    used: dict = {}  # the settings as the stylizer resolved them
+
     def run(frame_mode: str, stage: str):
         stylizer = FrameStylizer(package, mode=frame_mode, reuse=REUSE_AGE, **options)  # core.reuse
         t0 = time.perf_counter()
@@ -483,6 +493,7 @@ def stylize_video(src: str | Path, dst: str | Path, style, *, mode: str | None =
         tracker = stylizer.tracker
         counters = {"frames": tracker.frames, "detections": tracker.detections, "tracked": tracker.tracked,
                     "losses": tracker.losses}
+        used.update(alpha=stylizer.alpha, keep_shape=stylizer.keep_shape, strength=stylizer.strength)
         return out, counters
 
     try:
@@ -509,4 +520,4 @@ def stylize_video(src: str | Path, dst: str | Path, style, *, mode: str | None =
         tmp.unlink(missing_ok=True)
         raise
     return VideoResult(dst, frames, info.fps, size, audio, faces, mode, message, time.perf_counter() - t_start,
-                       counters, info)
+                       counters, info, **used)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +53,16 @@ def make_tiny_style(folder: Path, name: str = "tiny", resolution: int = 64, chan
 def tiny_style(tmp_path_factory):
     """A tiny valid style package (64x64, random weights) shared by the session's tests."""
     return make_tiny_style(tmp_path_factory.mktemp("styles"))
+
+
+@pytest.fixture
+def styles_dir(tmp_path, tiny_style, monkeypatch) -> Path:
+    """PORTRAIT_STYLES pointing at a folder holding one tiny style."""
+    root = tmp_path / "styles"
+    root.mkdir()
+    shutil.copytree(tiny_style.path, root / tiny_style.name)
+    monkeypatch.setenv("PORTRAIT_STYLES", str(root))
+    return root
 
 
 # Modules whose tests drive a browser, train or encode video: marked `slow`, so the inner loop of a change can run

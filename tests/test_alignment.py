@@ -307,3 +307,33 @@ class TestDisplace:
     def test_bad_field(self, astronaut):
         with pytest.raises(ValueError, match="offsets"):
             displace(astronaut, self.IDENTITY, np.zeros((8, 8, 3)))
+
+
+class TestFaceCrop:
+    """`face_square` / `face_crop`: square pictures of a face box for thumbnails and grids."""
+
+    def test_square_is_scaled_about_the_centre_and_kept_inside(self):
+        from core.alignment import face_square
+
+        assert face_square((400, 400, 500, 600), (1000, 1000), scale=1.6) == (290, 340, 320)
+        assert face_square((100, 100, 200, 300), (1000, 1000), scale=1.6) == (0, 50, 300)  # shrunk at the left edge
+        assert face_square((100, 100, 200, 300), (1000, 1000), scale=1.6, inside=False) == (-10, 40, 320)
+        assert face_square((400, 400, 500, 600), (1000, 1000), scale=1.0, lift=0.25) == (350, 350, 200)
+
+    def test_crop_holds_that_square(self):
+        from core.alignment import face_crop
+
+        image = np.zeros((300, 400, 3), np.uint8)
+        image[100:200, 150:250] = 200  # the square of box (175, 125, 225, 175) at scale 2
+        out = face_crop(image, (175, 125, 225, 175), side=50, scale=2.0)
+        assert out.shape == (50, 50, 3) and (out == 200).all()
+        big = face_crop(image, (175, 125, 225, 175), side=200, scale=2.0)  # upscaled
+        assert big.shape == (200, 200, 3) and (big == 200).all()
+
+    def test_outside_the_image_is_black_or_avoided(self):
+        from core.alignment import face_crop
+
+        image = np.full((100, 100, 3), 255, np.uint8)
+        padded = face_crop(image, (0, 0, 40, 40), side=80, scale=2.0, inside=False)
+        assert (padded[:20, :20] == 0).all() and (padded[40:, 40:] == 255).all()
+        assert (face_crop(image, (0, 0, 40, 40), side=80, scale=2.0) == 255).all()

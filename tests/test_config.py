@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.config import HEADS, MODEL_FIELDS, NAME_RE, GeneratorConfig
+from core.config import HEADS, MODEL_FIELDS, NAME_RE, GeneratorConfig, style_name
 from core.errors import PortraitStudioError
 from studio.config import (DEFAULT_WEIGHTS, PRESETS, QUICK_STEPS, QUICK_STYLE_TAPS, ConfigError, TrainConfig,
                            preset_defaults)
@@ -95,3 +95,17 @@ def test_partial_dicts_merge_over_the_base():
     old = GeneratorConfig.from_dict({"channels": 16, "blocks": 4})
     assert (old.skip_bottleneck, old.head, old.pixel_skip, old.palette, old.anchors, old.strokes) == (
         0, "rgb", False, 0, 0, False)
+
+
+@pytest.mark.parametrize("text, name", [("my-style", "my-style"), (" My Style ", "my-style"), ("Oil  Paint!", "oil-paint"),
+                                        ("-x_", "x"), ("a__b", "a__b"), ("Café 2", "caf-2"), ("x" * 64, "x" * 64)])
+def test_style_name_rule(text, name):
+    assert style_name(text) == name and NAME_RE.match(name)
+
+
+@pytest.mark.parametrize("text", ["", None, "???", "-_-", "x" * 65])
+def test_style_name_refused_with_the_fix(text):
+    from core.errors import StylePackageError
+
+    with pytest.raises(StylePackageError, match="lowercase letters.*pass --name"):
+        style_name(text, fix="pass --name")

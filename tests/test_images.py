@@ -12,7 +12,7 @@ import pytest
 from PIL import Image, JpegImagePlugin
 
 from core.errors import ImageLoadError, ImageTooLargeError
-from core.images import images_to_unit, load_image, save_image, to_rgb8, unit_to_images
+from core.images import images_to_unit, levels_to_unit, load_image, save_image, to_rgb8, unit_to_images
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -227,6 +227,15 @@ class TestUnitImages:
         assert x.shape == (1, 3, 1, 2) and x.dtype == np.float32 and x.flags.c_contiguous
         np.testing.assert_allclose(x[0, :, 0, 0], [-1, -1 + 2 / 255, 127 / 127.5 - 1], atol=1e-7)
         np.testing.assert_allclose(x[0, :, 0, 1], [128 / 127.5 - 1, 254 / 127.5 - 1, 1], atol=1e-7)
+
+    def test_levels_keep_their_layout(self):
+        import torch
+
+        levels = np.array([[0, 255], [51, 204]], np.uint8)
+        np.testing.assert_allclose(levels_to_unit(levels), [[-1, 1], [-0.6, 0.6]], atol=1e-6)
+        t = levels_to_unit(torch.from_numpy(levels))
+        assert t.dtype == torch.float32 and t.shape == (2, 2)
+        np.testing.assert_array_equal(t.numpy(), levels_to_unit(levels))
 
     def test_round_trip_and_clipping(self):
         images = np.random.default_rng(0).integers(0, 256, (2, 5, 7, 3), dtype=np.uint8)

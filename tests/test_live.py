@@ -4,7 +4,6 @@ in tests/test_app.py::TestLiveWebcam)."""
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 
 import cv2
@@ -14,14 +13,6 @@ import pytest
 from core.errors import ImageLoadError, OptionError
 from studio import live
 
-
-@pytest.fixture
-def styles_dir(tmp_path, tiny_style, monkeypatch):
-    root = tmp_path / "styles"
-    root.mkdir()
-    shutil.copytree(tiny_style.path, root / tiny_style.name)
-    monkeypatch.setenv("PORTRAIT_STYLES", str(root))
-    return root
 
 
 def frame_message(rgb: np.ndarray, stamp: float = 123.5) -> bytes:

@@ -26,15 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 
 
-@pytest.fixture
-def styles_dir(tmp_path, tiny_style, monkeypatch) -> Path:
-    """PORTRAIT_STYLES pointing at a folder holding one tiny style."""
-    root = tmp_path / "styles"
-    root.mkdir()
-    shutil.copytree(tiny_style.path, root / tiny_style.name)
-    monkeypatch.setenv("PORTRAIT_STYLES", str(root))
-    return root
-
 
 @pytest.fixture
 def empty_styles(tmp_path, monkeypatch) -> Path:
@@ -134,9 +125,14 @@ class TestFormatting:
         assert workspace.fit_side(image, 100).shape == (100, 50, 3)
         assert workspace.fit_side(image, 500) is image
 
-    def test_face_crop_is_square(self):
-        image = np.zeros((300, 400, 3), np.uint8)
-        assert catalog.face_crop(image, (5, 5, 60, 80), side=64).shape == (64, 64, 3)
+    def test_facts_show_the_settings_the_result_was_made_with(self, tiny_style):
+        from types import SimpleNamespace
+
+        result = SimpleNamespace(faces=[1, 2], timings={"detect": 12.0, "faces": 30.4}, message="note", scores=[],
+                                 mode="full", alpha=0.3, keep_shape=0.7, strength=0.5)
+        text = stylize.stylize_facts(result, (480, 640, 3), tiny_style)
+        assert "**2 faces found** · **42 ms** (detect 12 ms · faces 30 ms) · 640×480 px" in text
+        assert "whole image · geometry 0.30 · own shape 0.70 · style strength 0.50" in text and "ℹ️ note" in text
 
     def test_safe_name(self):
         taken = {"a.png"}
@@ -483,12 +479,11 @@ class TestTrainingSettings:
         assert edit == {"eyes": {"scale": [1.0, 1.8], "anchor": "top"}, "lips": {"scale": 0.6}}
         assert training_jobs.train_config("quick", 40, 64, edit).landmark_edit == edit
 
-    def test_page_defaults_match_the_presets(self):
-        from studio.train import TrainConfig
+    def test_page_defaults_come_from_the_presets_themselves(self):
+        from studio import config
 
-        for name in ("quick", "full"):
-            config = TrainConfig.preset(name)
-            assert training_jobs.preset_defaults(name) == (config.steps, config.size)
+        assert studio_tab.preset_defaults is config.preset_defaults  # one source, no copy on the page
+        assert not hasattr(training_jobs, "PRESET_DEFAULTS")
 
     @pytest.mark.parametrize("raw, match", [("{", "not valid JSON"), ("[1]", "JSON object")])
     def test_bad_env_overrides(self, monkeypatch, raw, match):
@@ -508,7 +503,8 @@ class TestTrainingSettings:
         with pytest.raises(StylePackageError, match="already installed"):
             training_jobs.check_style_name(tiny_style.name)
         with pytest.raises(StylePackageError, match="lowercase"):
-            training_jobs.check_style_name("-bad")
+            training_jobs.check_style_name(" ?? ")
+        assert training_jobs.check_style_name("-Oil Paint!") == "oil-paint"  # the command line's rule too
 
     def test_start_needs_artworks(self, styles_dir):
         with pytest.raises(DatasetError, match="upload the artworks"):

@@ -124,6 +124,8 @@ class TestRoundTrip:
         codec, seconds, rms = audio_of(result.path)
         assert codec == "aac" and seconds == pytest.approx(1.0, abs=0.05) and rms > 0.15  # the sine, not silence
         assert result.faces_per_frame == [1] * 24 and result.message == ""
+        config = tiny_style.config  # the settings as used, the style's defaults filled in
+        assert (result.alpha, result.keep_shape, result.strength) == (config.alpha_default, config.keep_shape, 1.0)
         # tracked between detections (frame 0 only: 24 < redetect_every), never lost
         assert result.tracker == {"frames": 24, "detections": 1, "tracked": 23, "losses": 0}
         src, out = decode(face_clip), decode(result.path)
@@ -158,6 +160,7 @@ class TestRoundTrip:
         assert probe_video(clip).width == 321 and even_size(321, 241) == (320, 240)
         result = stylize_video(clip, tmp_path / "odd.mp4", tiny_style, mode="face", strength=0.0, alpha=0.0)
         assert result.size == (320, 240) and video_of(result.path)[:3] == (6, Fraction(24), (320, 240))
+        assert (result.alpha, result.strength) == (0.0, 0.0)
         assert "odd size 321x241: dropped the last column and the last row" in result.message
         src, out = decode(clip)[0], decode(result.path)[0]
         assert np.abs(out.astype(int) - src[:240, :320]).mean() < 6  # cropped, not scaled
@@ -376,15 +379,6 @@ class TestCli:
         assert "interrupted: walk.mp4 was not written (no partial file left" in capsys.readouterr().err
         assert list(out.iterdir()) == []
 
-
-@pytest.fixture
-def styles_dir(tmp_path, tiny_style, monkeypatch) -> Path:
-    """PORTRAIT_STYLES pointing at a folder holding one tiny style (as in tests/test_ui.py)."""
-    root = tmp_path / "styles"
-    root.mkdir()
-    shutil.copytree(tiny_style.path, root / tiny_style.name)
-    monkeypatch.setenv("PORTRAIT_STYLES", str(root))
-    return root
 
 
 class TestUiVideo:

@@ -21,17 +21,20 @@ import cv2
 import gradio as gr
 import numpy as np
 
+from core.alignment import face_crop, face_square
 from core.errors import BusyError, DatasetError, PortraitStudioError
 from core.images import load_image
 from core.topology import LANDMARK_KEYPOINTS
 from studio import jobs
 from studio.app.common import Shared, format_duration, outputs, user_errors
-from studio.jobs import Job, preset_defaults, start_training
+from studio.config import preset_defaults
+from studio.jobs import Job, start_training
 from studio.session import MAX_ARTWORKS, CachingDetector, StudioSession, add_artworks
 from studio.workspace import EXAMPLES_DIR, examples, fit_side, photo_pool_note, work_dir
 
 MIN_ARTWORKS = 10
 EDITOR_SIDE = 640  # the landmark editor shows artworks at most this large
+GUIDE_SIDE = 320  # the key-point guide picture
 QA_SIZE = 256  # aligned crop size of the landmark QA gallery
 QA_PROMPT = ("Upload 10-100 artworks of one style (JPEG or PNG): faces in them are found automatically and shown "
              "with their landmarks.")
@@ -314,14 +317,8 @@ def keypoint_guide() -> np.ndarray:
 
             rgb = fit_side(load_image(EXAMPLES_DIR / "astronaut.jpg"), 512)
             face = largest_face(rgb, "the guide photo")
-            x0, y0, x1, y1 = face.box
-            side = int(max(x1 - x0, y1 - y0) * 1.5)
-            cx, cy = int((x0 + x1) / 2), int((y0 + y1) / 2)
-            left, top = max(0, cx - side // 2), max(0, cy - side // 2)
-            crop = np.ascontiguousarray(rgb[top:top + side, left:left + side])
-            scale = 320 / max(crop.shape[:2])
-            crop = cv2.resize(crop, (round(crop.shape[1] * scale), round(crop.shape[0] * scale)),
-                              interpolation=cv2.INTER_AREA)
+            left, top, side = face_square(face.box, rgb.shape, scale=1.5)
+            crop, scale = face_crop(rgb, face.box, GUIDE_SIDE, scale=1.5), GUIDE_SIDE / round(side)
             for k, (_, idx) in enumerate(LANDMARK_KEYPOINTS):
                 x, y = (face.points[idx] - (left, top)) * scale
                 c = (int(x), int(y))

@@ -27,25 +27,23 @@ MODES = [("Face only", "face"), ("Whole image", "full")]
 PHOTO_PROMPT = "Upload a photo, take one with the webcam, paste one, or pick an example."
 
 
-def stylize_facts(result, shape: tuple[int, ...], style: StylePackage, alpha: float, strength: float,
-                  mode: str | None = None, keep_shape: float | None = None) -> str:
-    """Markdown facts of one output: faces found, time per stage, size, settings, the engine's note."""
-    mode = mode or style.config.mode_default
-    keep_shape = style.config.keep_shape if keep_shape is None else keep_shape
+def stylize_facts(result, shape: tuple[int, ...], style: StylePackage) -> str:
+    """Markdown facts of one output: faces found, time per stage, size, settings as used, the engine's note."""
     n = len(result.faces)
     t = result.timings
     total = sum(t.values())
     stages = " · ".join(f"{k} {v:.0f} ms" for k, v in t.items() if v >= 0.5)
     first = f"**{n} face{'s' if n != 1 else ''} found** · **{total:.0f} ms** ({stages}) · {shape[1]}×{shape[0]} px"
-    return "  \n".join([first, *settings_facts(result, style, mode, alpha, keep_shape, strength)])
+    return "  \n".join([first, *settings_facts(result, style)])
 
 
-def settings_facts(result, style: StylePackage, mode: str, alpha: float, keep_shape: float,
-                   strength: float) -> list[str]:
-    """The facts' lines after the first (a photo's or a clip's): the settings, then the scores and the engine's
-    note when there are any."""
-    lines = [f"Style **{style.config.display_name}** · {dict((v, k) for k, v in MODES)[mode].lower()} · "
-             f"geometry {alpha:.2f} · own shape {keep_shape:.2f} · style strength {strength:.2f}"]
+def settings_facts(result, style: StylePackage) -> list[str]:
+    """The facts' lines after the first (a photo's or a clip's): the settings the result was made with (its
+    `mode`, `alpha`, `keep_shape`, `strength`, the style's defaults already filled in), then the scores and the
+    engine's note when there are any."""
+    lines = [f"Style **{style.config.display_name}** · {dict((v, k) for k, v in MODES)[result.mode].lower()} · "
+             f"geometry {result.alpha:.2f} · own shape {result.keep_shape:.2f} · "
+             f"style strength {result.strength:.2f}"]
     if getattr(result, "scores", None):
         lines.append(f"Scores: {result.scores_text} (geometry: landmarks found again on the result against the "
                      "intended shape, lower is closer; likeness: the face's light-dark layout kept, 1 = all of it)")
@@ -105,7 +103,7 @@ def stylize_photo(image: str | Path | np.ndarray | None, style_name: str | None,
     rgb = fit_side(load_upload(image), MAX_SIDE)
     result = stylize(rgb, style, alpha=alpha, strength=strength, mode=mode, max_side=None, keep_shape=keep_shape,
                      scores=True)
-    facts = stylize_facts(result, rgb.shape, style, alpha, strength, mode, keep_shape)
+    facts = stylize_facts(result, rgb.shape, style)
     return PhotoResult((rgb, result.image), facts, gr.update(value=save_png(result.image, style.name),
                                                              interactive=True))
 
@@ -132,15 +130,13 @@ class VideoSession:
         return VideoSession()
 
 
-def video_facts(result, style: StylePackage, alpha: float | None, strength: float, keep_shape: float | None) -> str:
-    """Markdown facts of a stylized clip: frames, size, fps, audio, faces, time, settings and the note."""
+def video_facts(result, style: StylePackage) -> str:
+    """Markdown facts of a stylized clip: frames, size, fps, audio, faces, time, settings as used and the note."""
     w, h = result.size
-    alpha = style.config.alpha_default if alpha is None else alpha
-    keep_shape = style.config.keep_shape if keep_shape is None else keep_shape
     first = (f"**{result.frames} frames** · {w}×{h} px · {float(result.fps):.3g} fps · audio {result.audio} · "
              f"faces in {result.frames_with_faces}/{result.frames} frames · **{format_duration(result.seconds)}** "
              f"({result.throughput:.1f} frames/s)")
-    return "  \n".join([first, *settings_facts(result, style, result.mode, alpha, keep_shape, strength)])
+    return "  \n".join([first, *settings_facts(result, style)])
 
 
 class VideoResult(NamedTuple):
@@ -190,7 +186,7 @@ def stylize_video_clicked(video: str | Path | None, style_name: str | None, alph
     except (VideoError, FileNotFoundError) as exc:
         raise gr.Error(upload_message(exc, video), print_exception=False) from None
     return VideoResult(str(result.path), gr.update(value=str(result.path), interactive=True),
-                       video_facts(result, style, alpha, strength, keep_shape))
+                       video_facts(result, style))
 
 
 @user_errors
