@@ -18,6 +18,7 @@ from core.errors import PortraitStudioError
 COMMAND_MODULES = [
     "studio.commands",
     "studio.hub",
+    "studio.hub_photos",
     "studio.train",
     "studio.texture",
     "studio.weights",
@@ -34,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pull": ("studio.hub", "download and install a style from the Hub"),
     "list": ("studio.hub", "search published styles on the Hub"),
     "remove": ("studio.hub", "delete an installed style"),
+    "push-photos": ("studio.hub_photos", "publish a photo pool to the Hub as a dataset"),
     "train": ("studio.train", "train a style from a folder of artworks and a photo pool"),
     "texture": ("studio.texture", "give a style the fine detail of its artworks (texture transfer)"),
     "weights": ("studio.weights", "fetch the VGG16/LPIPS weights the trainer needs (when ../shared is absent)"),

@@ -611,7 +611,9 @@ def resolve_source(source: str | Path) -> Path:
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(repo_id=str(source), repo_type="dataset"))
+        # HF_ENDPOINT as it is now (huggingface_hub reads it once, at import): a mirror or a test server
+        return Path(snapshot_download(repo_id=str(source), repo_type="dataset",
+                                      endpoint=os.environ.get("HF_ENDPOINT") or None))
     except Exception as exc:  # hub errors come in many types; the message carries the cause
         raise DatasetError(f"{source} is not a local folder and could not be downloaded as a Hugging Face "
                            f"dataset ({type(exc).__name__}: {exc}); check the id and your connection") from None

@@ -1,11 +1,14 @@
 """A Hugging Face Hub-compatible HTTP server for tests, standard library only.
 
-It speaks the subset of the Hub's HTTP API that huggingface_hub 2.4 uses to create repos, commit files (preupload,
-Git LFS batch + PUT, NDJSON commit), tag, search and download (`resolve` with the Hub's ETag / X-Repo-Commit /
-X-Linked-* headers). Repos live in memory with git-like commits, branches and tags. Knobs inject faults: corrupt a
-file's bytes, list a file twice, require a token for reads, add arbitrary files (even unsafe paths) to a repo
-directly. Every request
+It speaks the subset of the Hub's HTTP API that huggingface_hub 2.4 uses to create model and dataset repos,
+commit files (preupload, Git LFS batch + PUT, NDJSON commit), tag, search and download (`resolve` with the Hub's
+ETag / X-Repo-Commit / X-Linked-* headers). Repos live in memory with git-like commits, branches and tags (dataset
+repos under the id prefix `datasets/`). Knobs inject faults: corrupt a file's bytes, list a file twice, require a
+token for reads, add arbitrary files (even unsafe paths) to a repo directly. Every request
 is logged (method, path, status, user; never the token) and unknown routes are logged loudly and kept in `unknown`.
+
+Why one module of this length (about 700 lines): it is a server the tests start by importing one file; its routes
+share the repo store, the commit model and the access rules.
 
 Use the `hub_server` pytest fixture, or `with HubServer() as hub:` plus `hub.client_env()` for a subprocess, or run
 `python tests/hubserver.py` to serve until Ctrl-C. Clients must not use Xet: set HF_HUB_DISABLE_XET=1 before
@@ -39,6 +42,9 @@ LFS_THRESHOLD = 10 * 1024 * 1024
 EPOCH = 1767225600  # 2026-01-01T00:00:00Z: commit dates are EPOCH + a counter, so runs are reproducible
 GITATTRIBUTES = "".join(f"*{s} filter=lfs diff=lfs merge=lfs -text\n" for s in sorted(LFS_SUFFIXES)).encode()
 DEFAULT_TOKENS = {"hf_testserver_alice_4f1c9e": "alice", "hf_testserver_bob_77a2d0": "bob"}
+
+
+DATASETS = "datasets/"  # dataset repos are kept under this prefix of their id; model repos under their id
 
 
 def git_sha1(data: bytes) -> str:
@@ -219,7 +225,7 @@ class HubServer:
         with self._lock:
             if repo_id in self.repos:
                 return self.repos[repo_id]
-            repo = Repo(repo_id, owner or repo_id.split("/")[0], private, self._now())
+            repo = Repo(repo_id, owner or repo_id.removeprefix(DATASETS).split("/")[0], private, self._now())
             self.repos[repo_id] = repo
             self._commit(repo, "main", {".gitattributes": Blob(GITATTRIBUTES, False)}, [], "initial commit", "",
                          repo.owner)
@@ -300,8 +306,9 @@ class HubServer:
             tags.add(card["library_name"])
         if card.get("license"):
             tags.add(f"license:{card['license']}")
-        data = {"_id": hashlib.md5(repo.repo_id.encode()).hexdigest()[:24], "id": repo.repo_id,
-                "modelId": repo.repo_id, "author": repo.owner, "sha": commit.oid, "lastModified": iso_date(commit.date),
+        public_id = repo.repo_id.removeprefix(DATASETS)
+        data = {"_id": hashlib.md5(repo.repo_id.encode()).hexdigest()[:24], "id": public_id,
+                "modelId": public_id, "author": repo.owner, "sha": commit.oid, "lastModified": iso_date(commit.date),
                 "createdAt": iso_date(repo.created), "private": repo.private, "disabled": False, "gated": False,
                 "downloads": repo.downloads, "likes": repo.likes, "library_name": card.get("library_name"),
                 "pipeline_tag": card.get("pipeline_tag"), "tags": sorted(tags), "cardData": card or None,
@@ -376,10 +383,17 @@ class _Handler(BaseHTTPRequestHandler):
         status = 500
         try:
             self.user = self._authenticate()
+            path, self.kind = url.path, "model"
+            if path.startswith("/api/datasets"):  # dataset repos: the model routes, ids under DATASETS
+                path, self.kind = "/api/models" + path[len("/api/datasets"):], "dataset"
+            elif path.startswith("/" + DATASETS):
+                path, self.kind = path[len("/datasets"):], "dataset"
             for route_method, pattern, name in self.ROUTES:
-                match = re.fullmatch(pattern, url.path)
+                match = re.fullmatch(pattern, path)
                 if route_method == method and match:
                     args = {k: unquote(v) if v is not None else None for k, v in match.groupdict().items()}
+                    if self.kind == "dataset" and args.get("repo"):
+                        args["repo"] = DATASETS + args["repo"]
                     status = getattr(self, f"route_{name}")(**args)
                     break
             else:
@@ -479,16 +493,17 @@ class _Handler(BaseHTTPRequestHandler):
         if self.user is None:
             raise HttpError(401, "You must be authenticated to create a repo")
         payload = self._body_json()
-        if payload.get("type", "model") not in (None, "model"):
-            raise HttpError(400, "hubserver supports model repos only")
+        kind = payload.get("type") or "model"
+        if kind not in ("model", "dataset"):
+            raise HttpError(400, "hubserver supports model and dataset repos only")
         owner = payload.get("organization") or self.user
-        repo_id = f"{owner}/{payload['name']}"
+        repo_id = f"{DATASETS if kind == 'dataset' else ''}{owner}/{payload['name']}"
         if owner != self.user:
             raise HttpError(403, f"You don't have the rights to create a repo under {owner}")
         private = bool(payload.get("private")) or payload.get("visibility") == "private"
         with self.hub._lock:
             if repo_id in self.hub.repos:
-                raise HttpError(409, "You already created this model repo",
+                raise HttpError(409, f"You already created this {kind} repo",
                                 extra={"url": f"{self.hub.endpoint}/{repo_id}"})
             self.hub.create_repo(repo_id, private=private, owner=owner)
         return self._json({"url": f"{self.hub.endpoint}/{repo_id}", "name": repo_id, "id": repo_id})
@@ -505,7 +520,8 @@ class _Handler(BaseHTTPRequestHandler):
         items = []
         with self.hub._lock:
             for repo in self.hub.repos.values():
-                if repo.private and self.user != repo.owner:
+                if (repo.private and self.user != repo.owner) or \
+                        repo.repo_id.startswith(DATASETS) != (self.kind == "dataset"):
                     continue
                 data = self.hub._model_json(repo, repo.resolve("main"), siblings=full, blobs=False)
                 if all(f in data["tags"] for f in filters) and search in repo.repo_id.lower() \

@@ -1,5 +1,6 @@
 """studio/hub.py against tests/hubserver.py over real HTTP: push, pull, list, links, removal, CLI, and every way a
-pull must fail without installing anything."""
+pull must fail without installing anything. Over 500 lines because it mirrors studio/hub.py (long for the reasons
+at its top): most of it is the pull's failure cases, each a few lines."""
 
 from __future__ import annotations
 

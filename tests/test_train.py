@@ -1,5 +1,5 @@
 """Tests for studio/train.py and studio/progress.py: tiny 64x64 CPU runs end to end (package, engine), exact
-resume, cancellation, resume guards, the config and the CLI wiring."""
+resume, cancellation, resume guards, the config and the CLI wiring. About 500 lines: it mirrors studio/train.py."""
 
 from __future__ import annotations
 
