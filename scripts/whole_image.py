@@ -46,7 +46,8 @@ def photos() -> dict[str, np.ndarray]:
 def tiled_background():
     """`stylize(mode="full")` as it was: the background in tiles at the photo's own size."""
     new = engine.stylize_background
-    engine.stylize_background = engine.stylize_tiles
+    engine.stylize_background = lambda image, runner, strength=1.0, matrices=(): engine.stylize_tiles(image, runner,
+                                                                                                      strength)
     try:
         yield
     finally:
