@@ -17,7 +17,6 @@ from pathlib import Path
 
 from core.config import PROJECT_TAG
 from core.errors import DatasetError
-from studio.data import POOL_ATTRIBUTION, POOL_LANDMARKS, POOL_MANIFEST, load_aligned_pool
 from studio.hub import LOGIN_HINT, PushResult, _api, check_repo_id, hub_errors, resolve_endpoint
 
 CARD_FILE = "README.md"
@@ -42,13 +41,19 @@ tags:
 def check_pool(folder: str | Path) -> tuple[dict, list[str]]:
     """(the pool's manifest, the files a dataset repo of it holds), after validating it as `load_aligned_pool`
     does and checking that every photo has a license and an author or URL; DatasetError naming the file and fix."""
+    from studio.data import POOL_ATTRIBUTION, POOL_LANDMARKS, POOL_MANIFEST, load_aligned_pool  # torch: when run
+
     root = Path(folder)
     if not (root / POOL_MANIFEST).is_file():
         raise DatasetError(f"{root} is not an aligned photo pool (no {POOL_MANIFEST}); make one with "
                            "`python scripts/make_photo_pool.py --out DIR`, which aligns the faces and writes the "
                            "attribution and the dataset card")
+    try:
+        size = int(json.loads((root / POOL_MANIFEST).read_text(encoding="utf-8"))["size"])
+    except (OSError, ValueError, KeyError, TypeError):  # load_aligned_pool says what is wrong with the manifest
+        size = 64
+    pool = load_aligned_pool(root, size)
     manifest = json.loads((root / POOL_MANIFEST).read_text(encoding="utf-8"))
-    pool = load_aligned_pool(root, int(manifest["size"]))
     attribution = str(manifest.get("attribution") or POOL_ATTRIBUTION)
     for record, row in zip(pool.records, pool.provenance):
         row = row or {}
@@ -62,6 +67,8 @@ def check_pool(folder: str | Path) -> tuple[dict, list[str]]:
 
 def pool_card(manifest: dict, rows: list[dict], name: str) -> str:
     """A dataset card for a pool without one: what it is, how to train on it, its licenses."""
+    from studio.data import POOL_ATTRIBUTION
+
     licenses = ", ".join(f"{k} ({v})" for k, v in Counter(str(r.get("license")) for r in rows).most_common())
     return CARD_TEMPLATE.format(name=name, tag=PROJECT_TAG, count=manifest["count"], size=manifest["size"],
                                 attribution=manifest.get("attribution") or POOL_ATTRIBUTION, licenses=licenses)

@@ -81,6 +81,9 @@ class TestRefused:
         (pool / POOL_MANIFEST).write_text(json.dumps({**json.loads((pool / POOL_MANIFEST).read_text()), "count": 9}))
         with pytest.raises(DatasetError, match="declares 9"):
             check_pool(pool)
+        (pool / POOL_MANIFEST).write_text("{")
+        with pytest.raises(DatasetError, match="pool.json is not readable JSON"):
+            check_pool(pool)
 
     def test_no_token(self, hub_server, pool):  # noqa: F811
         from core.errors import HubError
@@ -88,6 +91,12 @@ class TestRefused:
         with pytest.raises(HubError):
             push_photos(pool, REPO, endpoint=hub_server.endpoint)
         assert hub_server.repos == {}
+
+
+def test_cli_imports_no_torch_until_it_runs():
+    code = "import sys; import studio.hub_photos; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_cli(hub_server, pool):  # noqa: F811
