@@ -7,11 +7,18 @@ from __future__ import annotations
 import numpy as np
 
 
-def yaw(points: np.ndarray) -> float:
-    """Signed head-turn proxy from mesh landmarks (478,2): the nose tip's offset from the eye-corner midpoint,
-    in eye distances (about 0 frontal, +-0.4 for a strong turn)."""
-    right, left, nose = points[33], points[263], points[4]
-    return float((nose[0] - (right[0] + left[0]) / 2) / max(np.hypot(*(left - right)), 1e-6))
+OUTER_CORNERS = ((33,), (263,))  # the eyes as their outer corners (mesh indices: subject's right, left)
+EYE_CENTRES = ((33, 133), (362, 263))  # the eyes as the midpoints of their two corners
+
+
+def yaw(points: np.ndarray, eyes: tuple = OUTER_CORNERS, along_eyes: bool = False) -> float:
+    """Signed head-turn proxy from mesh landmarks (478,2): the nose tip's offset from the midpoint of the two eyes
+    (each the mean of the `eyes` points), in eye distances (about 0 frontal, +-0.4 for a strong turn with the
+    outer corners): its x offset, or with `along_eyes` its offset along the eye axis (unchanged by head roll)."""
+    right, left = points[list(eyes[0])].mean(0), points[list(eyes[1])].mean(0)
+    axis, offset = left - right, points[4] - (right + left) / 2
+    distance = max(float(np.hypot(*axis)), 1e-6)
+    return float(offset @ axis / distance ** 2 if along_eyes else offset[0] / distance)
 
 
 def turn_damping(points: np.ndarray, start: float = 0.1, stop: float = 0.4) -> float:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from core import __version__  # noqa: E402
 from core.alignment import AlignedFace, align_face, alignment_matrix  # noqa: E402
+from core.damping import EYE_CENTRES, yaw  # noqa: E402
 from core.errors import DatasetError, ImageLoadError, PortraitStudioError  # noqa: E402
 from core.images import load_image, save_image  # noqa: E402
 from core.landmarks import detect_faces  # noqa: E402
@@ -100,10 +101,8 @@ def face_crop(image: np.ndarray, size: int, margin: float, max_upscale: float,
     if not faces:
         return None
     points = faces[0].points.astype(np.float64)
-    right, left = points[[33, 133]].mean(0), points[[362, 263]].mean(0)
-    axis = left - right
-    distance = float(np.linalg.norm(axis))
-    if distance < 1.0 or abs((points[4] - (right + left) / 2) @ axis) / distance ** 2 > max_yaw:
+    right, left = points[list(EYE_CENTRES[0])].mean(0), points[list(EYE_CENTRES[1])].mean(0)
+    if float(np.linalg.norm(left - right)) < 1.0 or abs(yaw(points, EYE_CENTRES, along_eyes=True)) > max_yaw:
         return None
     m = alignment_matrix(points, size, margin)
     if np.sqrt(abs(np.linalg.det(m[:, :2]))) > max_upscale:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from core import topology
-from core.damping import eye_aperture, eye_damping, geometry_damping, turn_damping, yaw
+from core.damping import EYE_CENTRES, eye_aperture, eye_damping, geometry_damping, turn_damping, yaw
 
 
 def close_eyes(points: np.ndarray, amount: float = 1.0) -> np.ndarray:
@@ -32,6 +32,16 @@ class TestExactCases:
     def test_turn(self, nose_x, expected_yaw, expected):
         face = drawn_face(nose_x)
         assert yaw(face) == pytest.approx(expected_yaw) and turn_damping(face) == pytest.approx(expected)
+
+    def test_turn_along_the_eye_centres(self):
+        """The artwork filter's reading (scripts/make_artworks.py): eye centres at x 2 and 8 (6 apart), the offset
+        along the eye axis, so a rolled head reads the same as an upright one."""
+        face = drawn_face(7.5)
+        assert yaw(face, EYE_CENTRES, along_eyes=True) == pytest.approx(2.5 / 6)
+        c, s = np.cos(0.6), np.sin(0.6)
+        rolled = face @ np.array([[c, s], [-s, c]])
+        assert yaw(rolled, EYE_CENTRES, along_eyes=True) == pytest.approx(2.5 / 6)
+        assert yaw(rolled) != pytest.approx(yaw(face))  # the x offset alone is changed by roll
 
     @pytest.mark.parametrize("gaps,aperture,expected", [((1.2, 1.2), 0.3, 1.0), ((0.8, 0.8), 0.2, 1.0),
                                                         ((0.6, 0.6), 0.15, 0.5), ((1.0, 0.2), 0.15, 0.5),
