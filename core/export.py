@@ -319,10 +319,7 @@ def save_style(directory: str | Path, generator: Generator, config: StyleConfig,
     config.validate()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        export_onnx(generator, config.resolution, tmp / ONNX_FILES["fp32"])
-        to_fp16(tmp / ONNX_FILES["fp32"], tmp / ONNX_FILES["fp16"])
-        to_int8(tmp / ONNX_FILES["fp32"], tmp / ONNX_FILES["int8"])
-        config.onnx = onnx_report(generator, config.resolution, tmp)
+        config.onnx = export_graphs(generator, config.resolution, tmp)
         state = {k: v.detach().contiguous() for k, v in generator.state_dict().items()}
         files = {name: (tmp / name).read_bytes() for name in ONNX_FILES.values()}
     files[WEIGHTS_FILE] = save(state, metadata={"format": "pt", "style": config.name})
@@ -332,6 +329,28 @@ def save_style(directory: str | Path, generator: Generator, config: StyleConfig,
     files[CARD_FILE] = render_card(config).encode()
     files.update(extra_files or {})
     return write_package(directory, files, overwrite=overwrite)
+
+
+def export_graphs(generator: Generator, resolution: int, folder: Path) -> dict:
+    """The three ONNX variants written into `folder`, checked against torch: their report for style.json."""
+    export_onnx(generator, resolution, folder / ONNX_FILES["fp32"])
+    to_fp16(folder / ONNX_FILES["fp32"], folder / ONNX_FILES["fp16"])
+    to_int8(folder / ONNX_FILES["fp32"], folder / ONNX_FILES["int8"])
+    return onnx_report(generator, resolution, folder)
+
+
+def refresh_graphs(package: StylePackage) -> StylePackage:
+    """Re-export a package's ONNX graphs from its own weights (the same outputs, e.g. a leaner graph after an
+    exporter change) and rewrite style.json's ONNX report and the card; every other file is kept byte for byte."""
+    generator = load_generator(package).eval()
+    config = StyleConfig.from_dict(json.loads((package.path / CONFIG_FILE).read_text()))
+    files = {f.name: f.read_bytes() for f in package.path.iterdir() if f.is_file()}
+    with tempfile.TemporaryDirectory() as tmp:
+        config.onnx = export_graphs(generator, config.resolution, Path(tmp))
+        files.update({name: (Path(tmp) / name).read_bytes() for name in ONNX_FILES.values()})
+    files[CONFIG_FILE] = config.to_json().encode()
+    files[CARD_FILE] = render_card(config).encode()
+    return write_package(package.path, files, overwrite=True)
 
 
 def load_generator(package: StylePackage, map_location: str = "cpu") -> Generator:

@@ -244,6 +244,11 @@ PALETTE_MIN_TEMPERATURE = 2e-4  # colder makes the palette a hard argmax: bounda
 MAPS = 4  # per-pixel maps the decoder gives the head: two smoothing logits, line gain, flat-shading gain
 
 
+def map_or_zero(maps: torch.Tensor | None, index: int) -> torch.Tensor | float:
+    """Channel `index` of the head's maps (B,MAPS,H,W) as (B,1,H,W), or 0.0 where there are none (an inert decoder)."""
+    return 0.0 if maps is None else maps[:, index:index + 1]
+
+
 class ArtHead(nn.Module):
     """The painting head: a decoder image (B,3,H,W) in [-1,1] and per-pixel maps (B,MAPS,H,W) -> a painting.
 
@@ -285,26 +290,28 @@ class ArtHead(nn.Module):
         self.ink_color = nn.Parameter(torch.zeros(3))
         self.register_buffer("texture", grain_texture())
 
-    def forward(self, image: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, maps: torch.Tensor | None) -> torch.Tensor:
         h, w = int(image.shape[-2]), int(image.shape[-1])  # static under tracing: kernel sizes follow the size
         unit = h / 256.0
         x = (image + 1) * 0.5
         fine = guided_smooth(x, 2.0 * unit, self.log_eps[0].exp(), factor=2 if h >= 256 else 1)
         wide = guided_smooth(x, 12.0 * unit, self.log_eps[1].exp(), factor=4 if h >= 64 else 1)
-        logits = self.smooth_logits.view(1, 3, 1, 1) + torch.cat([torch.zeros_like(maps[:, :1]), maps[:, :2]], 1)
+        logits = self.smooth_logits.view(1, 3, 1, 1)
+        if maps is not None:
+            logits = logits + torch.cat([torch.zeros_like(maps[:, :1]), maps[:, :2]], 1)
         mix = channel_softmax(logits)
         s = mix[:, :1] * x + mix[:, 1:2] * fine + mix[:, 2:3] * wide
         edges = None
         if self.palette:
             flat, _ = soft_palette(s, self.palette, self.log_temperature.exp().clamp_min(PALETTE_MIN_TEMPERATURE))
-            s = s + torch.sigmoid(self.flat_logit + maps[:, 3:4]) * (flat - s)
+            s = s + torch.sigmoid(self.flat_logit + map_or_zero(maps, 3)) * (flat - s)
             edges = torch.sigmoid(self.edge_logit) * colour_edges(flat, self.edge_threshold)
             grey = luma(s)
             s = grey + self.log_saturation.exp() * (s - grey)
         else:
             value = luma(s)
             flat = soft_levels(value, self.thresholds, self.steps, self.floor)
-            s = s + torch.sigmoid(self.flat_logit + maps[:, 3:4]) * (flat - value)
+            s = s + torch.sigmoid(self.flat_logit + map_or_zero(maps, 3)) * (flat - value)
         reps = (1, 1, -(-h // self.texture.shape[-2]), -(-w // self.texture.shape[-1]))
         tex = self.texture[None].repeat(reps)[..., :h, :w]
         if self.strokes:
@@ -321,7 +328,7 @@ class ArtHead(nn.Module):
                     for i, sigma in enumerate((1.0, 2.0)))
         if edges is not None:
             lines = 1 - (1 - lines.clamp(0, 1)) * (1 - edges)
-        lines = (lines * 2 * torch.sigmoid(maps[:, 2:3])).clamp(0, 1)
+        lines = (lines if maps is None else lines * 2 * torch.sigmoid(maps[:, 2:3])).clamp(0, 1)  # 2 sigmoid(0) = 1
         ink = s * self.ink_shade + self.ink_color.view(1, 3, 1, 1)
         out = s * (1 - lines) + ink * lines
         return out.clamp(0, 1) * 2 - 1
@@ -360,6 +367,7 @@ class Generator(nn.Module):
             nn.init.zeros_(self.to_maps[0].bias)
             self.art = ArtHead(palette=config.palette, strokes=config.strokes)
         self._warps: dict[tuple, TemplateTPS] = {}
+        self.shortcut = True  # `inert` may skip the decoder's CNN; False always runs it (tests compare the two)
 
     def set_template(self, template: torch.Tensor) -> None:
         """Replace the style's landmark template (73,2 normalized) and drop cached warp bases."""
@@ -380,14 +388,29 @@ class Generator(nn.Module):
         self._warp("global", height // 8, width // 8)
         self._warp("local", height // 4, width // 4)
 
+    def inert(self) -> bool:
+        """True when the decoder's convolutions cannot change the output: pixel skip on, its image and map layers
+        exactly zero (the quick preset trains the head alone over the untouched warp) and none of its parameters
+        being trained. Then `decode` is the warp alone, the same values without the CNN (a third of the graph)."""
+        if not (self.shortcut and self.config.pixel_skip):
+            return False
+        outs = list(self.to_rgb.parameters()) + (list(self.to_maps.parameters()) if self.config.head == "art" else [])
+        if torch.is_grad_enabled() and any(p.requires_grad for n, p in self.named_parameters()
+                                           if not n.startswith("art.")):
+            return False
+        return all(not bool(p.detach().any()) for p in outs)
+
     def decode(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor | float = 1.0
                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The warped decoder image (B,3,H,W) in [-1,1] and the head's maps (B,MAPS,H,W) (None without a head)."""
+        """The warped decoder image (B,3,H,W) in [-1,1] and the head's maps (B,MAPS,H,W); maps are None without a
+        head, and when the decoder is `inert` (the head then reads them as zeros)."""
         h, w = int(image.shape[-2]), int(image.shape[-1])  # static: the warp bases are per size
         if h % 8 or w % 8:
             raise ValueError(f"generator input must be a multiple of 8 in size, got {h}x{w}")
         if not torch.is_tensor(alpha):
             alpha = torch.full((image.shape[0],), float(alpha), device=image.device, dtype=image.dtype)
+        if self.inert():
+            return self.warp_only(image, points, alpha), None
         s1 = self.stem(image)
         s2 = self.down1(s1)
         x = self.down2(s2)
@@ -416,12 +439,27 @@ class Generator(nn.Module):
             rgb = torch.tanh(self.to_rgb(x))
         return rgb, (self.to_maps(x) if self.config.head == "art" else None)
 
+    def warp_only(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        """What an inert decoder outputs: the image (B,3,H,W) sampled through the finest warp grid, as `decode`
+        samples it for the pixel skip."""
+        h, w = int(image.shape[-2]), int(image.shape[-1])
+        if self.config.local_warp:
+            full = full_grid(self._warp("local", h // 4, w // 4)(points, alpha), h, w)
+        elif self.config.global_warp:
+            full = full_grid(self._warp("global", h // 8, w // 8)(points[:, topology.GLOBAL_INDICES], alpha), h, w)
+        else:
+            return image.clamp(-1, 1)
+        return sample(image, full).clamp(-1, 1)
+
     def forward(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor | float = 1.0,
                 with_decoder: bool = False, detach: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """The stylized image; with_decoder: (stylized, the decoder's image before the head) for the trainer;
         detach: the head's losses do not reach the decoder or its maps (it stays a geometric warp of the photo)."""
         rgb, maps = self.decode(image, points, alpha)
-        out = rgb if maps is None else self.art(rgb.detach() if detach else rgb, maps.detach() if detach else maps)
+        if self.config.head != "art":
+            out = rgb
+        else:
+            out = self.art(rgb.detach() if detach else rgb, maps.detach() if detach and maps is not None else maps)
         return (out, rgb) if with_decoder else out
 
 

@@ -143,3 +143,30 @@ class TestFp16PaintingHead:
         feeds = dict(zip(ONNX_INPUTS, (t.numpy() for t in example_inputs(gen, 64, batch=2, seed=2))))
         ref, out = run(path, feeds), run(half, feeds)
         assert np.abs(out - ref).mean() < 1e-3 and np.quantile(np.abs(out - ref), 0.999) < 2 / 255
+
+
+class TestRefreshGraphs:
+    def test_an_old_graph_is_replaced_by_the_lean_one_and_nothing_else_changes(self, tmp_path):
+        """A package exported before the inert-decoder shortcut (simulated: shortcut off) gets the lean graph from
+        its own weights: same outputs, fewer nodes, every other file but style.json and the card byte-identical."""
+        from core.export import refresh_graphs, save_style
+        from core.package import load_style
+
+        torch.manual_seed(0)
+        gen = Generator(GeneratorConfig(channels=4, blocks=1, head="art", palette=4, pixel_skip=True)).eval()
+        gen.shortcut = False
+        old = save_style(tmp_path / "quick", gen, StyleConfig(name="quick", resolution=64),
+                         np.zeros((64, 128, 3), np.uint8), extra_files={"attribution.json": b"[]"})
+        before = {f.name: f.read_bytes() for f in old.path.iterdir()}
+        new = refresh_graphs(load_style(old.path))
+        after = {f.name: f.read_bytes() for f in new.path.iterdir()}
+        assert set(after) == set(before)
+        changed = {n for n in after if after[n] != before[n]}
+        assert changed <= {"model.onnx", "model_fp16.onnx", "model_int8.onnx", "style.json", "README.md"}
+        assert "model.onnx" in changed
+        nodes = lambda data: len(onnx.load_from_string(data).graph.node)  # noqa: E731
+        assert nodes(after["model.onnx"]) < nodes(before["model.onnx"])
+        image, landmarks, alpha = example_inputs(gen, 64, batch=2, seed=3)
+        feeds = dict(zip(ONNX_INPUTS, (image.numpy(), landmarks.numpy(), alpha.numpy())))
+        (tmp_path / "old.onnx").write_bytes(before["model.onnx"])
+        np.testing.assert_allclose(run(new.path / "model.onnx", feeds), run(tmp_path / "old.onnx", feeds), atol=2e-5)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from core import topology
@@ -360,3 +361,81 @@ class TestPixelSkip:
     def test_old_configs_have_no_pixel_skip(self):
         from core.generator import GeneratorConfig
         assert GeneratorConfig.from_dict({"channels": 8}).pixel_skip is False
+
+
+class TestInertDecoder:
+    """A decoder whose image and map layers are exactly zero adds nothing to the pixel-skip warp (the quick preset
+    never trains it): `decode` then skips its CNN, with the same outputs, and never while it is being trained."""
+
+    def quick(self, **kw):
+        return tiny(head="art", palette=8, pixel_skip=True, anchors=4, **kw)
+
+    def both(self, gen, image, points, alpha=1.0):
+        outs = []
+        for shortcut in (True, False):
+            gen.shortcut = shortcut
+            with torch.no_grad():
+                outs.append(gen(image, points, alpha))
+        gen.shortcut = True
+        return outs
+
+    def test_untrained_quick_generator_is_inert_and_the_shortcut_changes_nothing(self):
+        gen = self.quick()
+        with torch.no_grad():
+            assert gen.inert()
+        image, points = inputs(gen, jitter=0.05)
+        fast, full = self.both(gen, image, points, torch.tensor([1.0, 0.4]))
+        assert torch.equal(fast, full)
+
+    @pytest.mark.parametrize("kw", [dict(local_warp=False), dict(local_warp=False, global_warp=False), dict(head="none")])
+    def test_other_warps_and_no_head_give_the_same_outputs(self, kw):
+        gen = tiny(pixel_skip=True, **{"head": "art", **kw})
+        image, points = inputs(gen, jitter=0.05)
+        fast, full = self.both(gen, image, points)
+        assert torch.equal(fast, full)
+
+    def test_a_decoder_with_weights_is_not_inert(self):
+        gen = self.quick()
+        with torch.no_grad():
+            gen.to_maps[0].weight[0, 0] = 1e-6
+            assert not gen.inert()
+            gen.to_maps[0].weight.zero_()
+            gen.to_rgb[0].bias[3] = -1e-6
+            assert not gen.inert()
+        assert not tiny(head="art").inert()  # no pixel skip: the decoder draws the image itself
+
+    def test_a_decoder_being_trained_runs_and_gets_gradients(self):
+        gen = self.quick().train()
+        assert not gen.inert()  # zero-initialised layers must still learn
+        image, points = inputs(gen)
+        gen(image, points, 1.0).mean().backward()
+        assert gen.to_rgb[0].weight.grad is not None and gen.to_maps[0].weight.grad is not None
+
+    def test_a_frozen_decoder_is_skipped_while_the_head_learns(self):
+        gen = self.quick().train()
+        for n, p in gen.named_parameters():
+            p.requires_grad_(n.startswith("art."))
+        assert gen.inert()
+        image, points = inputs(gen)
+        out = gen(image, points, 1.0)
+        out.mean().backward()
+        assert all(p.grad is not None for p in gen.art.parameters())
+        gen.shortcut = False
+        torch.testing.assert_close(gen(image, points, 1.0), out, rtol=0, atol=0)
+
+    def test_exported_graph_leaves_the_cnn_out_and_matches(self, tmp_path):
+        import numpy as np
+        import onnx
+
+        from core.export import export_onnx
+
+        gen = self.quick()
+        lean = onnx.load(str(export_onnx(gen, 64, tmp_path / "lean.onnx")))
+        gen.shortcut = False
+        whole = onnx.load(str(export_onnx(gen, 64, tmp_path / "whole.onnx")))
+        gen.shortcut = True
+        assert not [n.name for n in lean.graph.node if n.name.startswith(("/generator/stem", "/generator/body"))]
+        assert [n.name for n in whole.graph.node if n.name.startswith("/generator/stem")]
+        assert len(lean.graph.node) < len(whole.graph.node)
+        err = onnx_errors(gen, 64, 0.0, tmp_path, batch=2)
+        assert err.mean() < 1e-4 and np.quantile(err, 0.999) < 2 / 255
