@@ -387,7 +387,8 @@ class TestInertDecoder:
         fast, full = self.both(gen, image, points, torch.tensor([1.0, 0.4]))
         assert torch.equal(fast, full)
 
-    @pytest.mark.parametrize("kw", [dict(local_warp=False), dict(local_warp=False, global_warp=False), dict(head="none")])
+    @pytest.mark.parametrize("kw", [dict(local_warp=False), dict(local_warp=False, global_warp=False),
+                                    dict(head="none")])
     def test_other_warps_and_no_head_give_the_same_outputs(self, kw):
         gen = tiny(pixel_skip=True, **{"head": "art", **kw})
         image, points = inputs(gen, jitter=0.05)
