@@ -15,7 +15,7 @@ from core.topology import parse_landmark_edit
 
 PERCEPTUAL_DTYPES = ("float32", "bfloat16", "auto")
 DEFAULT_WEIGHTS = {"adv": 1.0, "cycle": 5.0, "content": 1.0, "deform": 1.0, "color": 0.0, "texture": 0.0,
-                   "patch": 0.0, "palette": 0.0, "layout": 0.0, "style": 0.0, "base": 0.0}
+                   "patch": 0.0, "palette": 0.0, "layout": 0.0, "style": 0.0, "base": 0.0, "structure": 0.0}
 # Settings that may change between a run and its resumption; every other one must match.
 RESUMABLE = {"steps", "checkpoint_every", "keep_checkpoints", "preview_every", "threads", "mixed_precision"}
 STYLE_REPRESENTATIONS = ("rgb", "surface", "gray")  # views the style loss compares (studio.losses.style_representation)

@@ -409,6 +409,38 @@ def style_swd_loss(feats: dict[str, torch.Tensor], targets: dict[str, torch.Tens
     return total
 
 
+STRUCTURE_SEGMENTS = dict(sigma=0.8, k=100.0, min_size=20)  # Felzenszwalb at 128 px: about 80 segments a portrait
+STRUCTURE_TAP = "relu4_3"  # White-box compares the structure at VGG19 conv4_4; the deepest tap the quick preset has
+
+
+def structure_representation(x: torch.Tensor) -> torch.Tensor:
+    """White-box Cartoonization's structure representation: x (B,3,H,W) in [-1,1] -> each Felzenszwalb segment of
+    each image (OpenCV's graph segmentation of the image itself) filled with its mean colour, no gradient."""
+    import cv2
+    import numpy as np
+
+    x = x.detach().float()
+    b, _, h, w = x.shape
+    images = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    segmenter = cv2.ximgproc.segmentation.createGraphSegmentation(**STRUCTURE_SEGMENTS)
+    out = torch.empty_like(x)
+    for i in range(b):
+        labels = torch.from_numpy(segmenter.processImage(np.ascontiguousarray(images[i])).astype(np.int64))
+        labels = labels.flatten().to(x.device)
+        n = int(labels.max()) + 1
+        sums = torch.zeros(3, n, device=x.device).index_add_(1, labels, x[i].flatten(1))
+        means = sums / torch.bincount(labels, minlength=n).clamp_min(1)
+        out[i] = means[:, labels].view(3, h, w)
+    return out
+
+
+def structure_loss(feats: dict[str, torch.Tensor], flat: dict[str, torch.Tensor], tap: str) -> torch.Tensor:
+    """L1 between the VGG features at `tap` of G's outputs and of their structure representation, relative to the
+    latter's mean magnitude: it asks for flat regions with clean boundaries (White-box's structure loss)."""
+    target = flat[tap].detach().float()
+    return (feats[tap].float() - target).abs().mean() / (target.abs().mean() + 1e-6)
+
+
 def style_representation(x: torch.Tensor, kind: str) -> torch.Tensor:
     """x (B,3,H,W) in [-1,1] -> the view of it a style loss compares (White-box Cartoonization's representations):
     "rgb" the image; "surface" a self-guided filter (radius 5 px at 256, eps 0.2), so strokes and grain drop out

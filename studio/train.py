@@ -175,6 +175,7 @@ class Trainer:
         w = c.weights
         taps = list(c.content_taps) + list(c.texture_taps) if w["content"] or w["texture"] else []
         taps += list(c.style_taps) if w["style"] else []
+        taps += [L.STRUCTURE_TAP] if w["structure"] else []
         self.vgg = L.load_vgg(sorted(set(taps)), allow_download=c.vgg_download, max_size=c.perceptual_size) \
             if taps else None
         if self.vgg is not None:
@@ -300,7 +301,12 @@ class Trainer:
                     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.perceptual_bf16):
                         return self.vgg(L.style_representation(seen, kind))
 
-                feats = vgg("rgb") if w["content"] or w["texture"] or "rgb" in c.style_reps else None
+                feats = vgg("rgb") if w["content"] or w["texture"] or w["structure"] or "rgb" in c.style_reps \
+                    else None
+                if w["structure"]:  # the output against its own flat-colour segments (White-box's structure)
+                    with torch.no_grad():
+                        flat = self.vgg(L.structure_representation(seen))
+                    out["structure"] = L.structure_loss(feats, flat, L.STRUCTURE_TAP)
                 if w["content"] or w["texture"]:
                     with torch.no_grad():
                         target = self.vgg(content_target)
@@ -316,7 +322,7 @@ class Trainer:
             total = (sum(w["adv"] * out[k] for k in ("g_adv", "f_adv") if k in out)
                      + sum(w["cycle"] * out[k] for k in ("cycle_x", "cycle_y") if k in out)
                      + sum(w[k] * out[k] for k in ("deform", "color", "content", "texture", "patch", "palette", "layout",
-                                              "style", "base") if k in out))
+                                              "style", "base", "structure") if k in out))
         acc.backward(total)
         self.opt_g.step()
         self.opt_g.zero_grad(set_to_none=True)

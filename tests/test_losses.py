@@ -285,3 +285,34 @@ class TestStyleRepresentation:
     def test_unknown_kind(self):
         with pytest.raises(ValueError, match="unknown style representation"):
             L.style_representation(torch.zeros(1, 3, 8, 8), "edges")
+
+
+class TestStructureRepresentation:
+    """White-box's structure representation (each Felzenszwalb segment filled with its mean colour) and its loss."""
+
+    def halves(self, noise=0.05):
+        g = torch.Generator().manual_seed(0)
+        x = torch.full((2, 3, 32, 32), -0.6)
+        x[..., 16:] = 0.5
+        return (x + noise * torch.randn(x.shape, generator=g)).clamp(-1, 1)
+
+    def test_segments_take_their_mean_colour(self):
+        x = self.halves()
+        flat = L.structure_representation(x)
+        assert flat.shape == x.shape and not flat.requires_grad
+        left, right = flat[..., 2:30, 2:14], flat[..., 2:30, 18:30]
+        assert left.std() < 0.02 and right.std() < 0.02  # each side one flat colour
+        torch.testing.assert_close(left.mean(), x[..., :16].mean(), atol=0.02, rtol=0)
+        torch.testing.assert_close(right.mean(), x[..., 16:].mean(), atol=0.02, rtol=0)
+
+    def test_a_flat_image_is_its_own_structure(self):
+        x = self.halves(noise=0.0)
+        torch.testing.assert_close(L.structure_representation(x), x, atol=1 / 255, rtol=0)
+
+    def test_loss_is_zero_on_its_own_target_and_reaches_the_output_only(self):
+        a = torch.rand(2, 8, 4, 4, requires_grad=True)
+        assert L.structure_loss({"t": a}, {"t": a.detach().clone()}, "t").item() == 0
+        b = torch.rand(2, 8, 4, 4, requires_grad=True)
+        loss = L.structure_loss({"t": a}, {"t": b}, "t")
+        loss.backward()
+        assert loss.item() > 0 and a.grad is not None and b.grad is None

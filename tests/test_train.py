@@ -134,7 +134,8 @@ class TestTrain:
         quick = TrainConfig.preset("quick")
         assert quick.freeze_decoder and quick.generator["pixel_skip"] and quick.export_size == 256
         assert quick.generator["palette"] == 8 and TrainConfig.preset("paint") == quick
-        config = tiny(steps=6, warmup_steps=0, weights=quick.weights, head_lr=0.05, freeze_decoder=True,
+        config = tiny(steps=6, warmup_steps=0, weights={**quick.weights, "structure": 0.1}, head_lr=0.05,
+                      freeze_decoder=True,
                       style_crop=32, export_size=128, style_taps=["relu1_2"], package_mode=quick.package_mode,
                       style_reps={"rgb": 1.0, "surface": 0.5},
                       package_keep_shape=quick.package_keep_shape,
@@ -155,6 +156,8 @@ class TestTrain:
         assert np.isfinite(rows[-1]["style"]) and moved > 1e-3  # the head's parameters trained
         last = rows[-1]  # two views: each logged, their weighted sum is the style term
         assert last["style"] == pytest.approx(last["style_rgb"] + 0.5 * last["style_surface"], rel=1e-4)
+        assert last["structure"] > 0  # the structure term is logged and weighted into the total
+        assert last["g_total"] == pytest.approx(last["style"] + 0.1 * last["structure"], rel=1e-4)
         assert (gen.to_rgb[0].weight == 0).all()  # the decoder stayed the zero-residual warp
 
     def test_freeze_decoder_needs_the_head(self):
