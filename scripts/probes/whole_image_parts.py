@@ -5,10 +5,8 @@ blend), in one process.
     python scripts/probes/whole_image_parts.py styles/animation
 """
 import sys
-import time
 
 import cv2
-import numpy as np
 
 sys.path.insert(0, ".")
 import core.background as B  # noqa: E402
@@ -16,17 +14,11 @@ from core.engine import face_matrices, stylize  # noqa: E402
 from core.landmarks import find_faces  # noqa: E402
 from core.package import load_style  # noqa: E402
 from core.runtime import get_runner  # noqa: E402
-from studio.bench import bench_photo  # noqa: E402
+from studio.bench import bench_photo, median_ms  # noqa: E402
 
 
 def ms(fn, repeats: int = 15) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    return round(float(np.median(times)), 2)
+    return round(median_ms(fn, repeats, warmup=1), 2)
 
 
 style = load_style(sys.argv[1])
