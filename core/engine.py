@@ -251,14 +251,15 @@ class FrameStylizer:
     frames while its crop looks the same (`core.reuse.KeyFrames`); `reuse_change` is that test's threshold.
     texture=False leaves out the style's texture stage (the camera: it costs more than a frame's budget);
     surround=False draws the surroundings of faces in "full" mode at the picture's reduced resolution only (the
-    camera: restyling them costs one more generator pass, core.background.surround_guides).
+    camera: restyling them costs one more generator pass, core.background.surround_guides). `threads`: ONNX
+    Runtime's intra-op threads for this stream (None: PORTRAIT_THREADS, default 2).
     """
 
     def __init__(self, style: StylePackage | str, *, alpha: float | None = None, strength: float = 1.0,
                  mode: str | None = None, keep_shape: float | None = None, max_faces: int = 8,
                  smoothing: bool = True, redetect_every: int = 30, backend: str = "onnx", variant: str = "fp32",
                  tracker: FaceTracker | None = None, reuse: int = 0, reuse_change: float = REUSE_CHANGE,
-                 texture: bool = True, surround: bool = True) -> None:
+                 texture: bool = True, surround: bool = True, threads: int | None = None) -> None:
         self.package = style if isinstance(style, StylePackage) else load_style(style)
         config = self.package.config
         mode, alpha, strength = check_mode(mode), check_alpha(alpha), check_strength(strength)
@@ -267,7 +268,7 @@ class FrameStylizer:
         self.alpha = config.alpha_default if alpha is None else alpha
         self.keep_shape = config.keep_shape if keep_shape is None else keep_shape
         self.strength = strength
-        self.runner = get_runner(self.package, backend=backend, variant=variant, texture=texture)
+        self.runner = get_runner(self.package, backend=backend, variant=variant, texture=texture, threads=threads)
         self.tracker = tracker or FaceTracker(max_faces=max_faces, redetect_every=redetect_every, smoothing=smoothing)
         self.keyframes = KeyFrames(reuse, reuse_change) if reuse else None
         self.surround = surround

@@ -157,17 +157,19 @@ class TorchRunner(Runner):
         return out.float().cpu().numpy()
 
 
-def get_runner(package: StylePackage, backend: str = "onnx", variant: str = "fp32", texture: bool = True) -> Runner:
+def get_runner(package: StylePackage, backend: str = "onnx", variant: str = "fp32", texture: bool = True,
+               threads: int | None = None) -> Runner:
     """A cached runner; a package rewritten on disk (new mtime) gets a fresh one. texture=False leaves out the
-    style's texture stage (the live camera, where its cost does not fit a frame)."""
+    style's texture stage (the live camera, where its cost does not fit a frame); `threads` sets ONNX Runtime's
+    intra-op threads (None: PORTRAIT_THREADS, default 2)."""
     if backend not in ("onnx", "torch"):
         raise ValueError(f"backend must be 'onnx' or 'torch', got {backend!r}")
     file = package.onnx_path(variant) if backend == "onnx" else package.weights_path
-    key = (str(Path(file).resolve()), file.stat().st_mtime_ns, backend, variant, bool(texture))
+    key = (str(Path(file).resolve()), file.stat().st_mtime_ns, backend, variant, bool(texture), threads)
     with _LOCK:
         runner = _CACHE.get(key)
         if runner is None:
-            runner = (OnnxRunner(package, variant, texture=texture) if backend == "onnx"
+            runner = (OnnxRunner(package, variant, threads=threads, texture=texture) if backend == "onnx"
                       else TorchRunner(package, texture=texture))
             for old in [k for k in _CACHE if k[:2] != key[:2] and k[0] == key[0]]:
                 del _CACHE[old]

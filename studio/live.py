@@ -37,6 +37,10 @@ MAX_SECONDS = 600  # one live session, then the browser is asked to start again
 MAX_MESSAGE = 2_000_000  # bytes: a 1280x720 JPEG is well under this
 MAX_SIDE = 640  # frames are stylized at most this large (the browser sends 640x480)
 JPEG_QUALITY = 85
+# ONNX Runtime intra-op threads per camera. Two threads spin while they wait: on the 2-core machine a camera frame
+# then costs 67 ms of CPU for 38 ms of wall time, against 35 ms for 32 ms with one (scripts/probes/live_parts.py),
+# and the browser drawing the camera needs that CPU (docs/app.md, "Live webcam").
+THREADS = 1
 HEADER = struct.Struct("<d")
 REPLY = struct.Struct("<df")
 
@@ -111,7 +115,8 @@ class LiveSession:
             self.stylizer = FrameStylizer(require_style(settings.style), alpha=settings.alpha,
                                           strength=settings.strength, mode=settings.mode,
                                           keep_shape=settings.keep_shape, max_faces=2, reuse=REUSE_AGE,
-                                          texture=False, surround=False)  # each costs more than a frame has
+                                          texture=False, surround=False,  # each costs more than a frame has
+                                          threads=THREADS)
         else:  # the same faces keep being tracked; only the blend settings change
             config = self.stylizer.package.config
             self.stylizer.alpha = config.alpha_default if settings.alpha is None else settings.alpha
@@ -210,6 +215,8 @@ JS = """
 const q = (s) => element.querySelector(s);
 const video = q('#live-cam'), out = q('#live-out'), stats = q('#live-stats');
 const grab = document.createElement('canvas');
+const grabCtx = grab.getContext('2d', { alpha: false, willReadFrequently: false });
+const outCtx = out.getContext('2d', { alpha: false, desynchronized: true });
 let ws = null, stream = null, running = false, fresh = false, inflight = 0, sentSettings = '';
 let shown = 0, firstShown = 0, lastShown = 0, latencies = [], serverMs = [], lastStamp = 0;
 const settings = () => { const e = document.querySelector('#live-settings textarea, #live-settings input');
@@ -223,8 +230,9 @@ function send() {
   if (!running || !fresh || inflight >= 2 || !ws || ws.readyState !== 1) return;
   fresh = false; inflight++;
   const stamp = performance.now();
-  grab.width = video.videoWidth; grab.height = video.videoHeight;
-  grab.getContext('2d').drawImage(video, 0, 0);
+  if (grab.width !== video.videoWidth || grab.height !== video.videoHeight) {  // a resize clears and reallocates
+    grab.width = video.videoWidth; grab.height = video.videoHeight; }
+  grabCtx.drawImage(video, 0, 0);
   grab.toBlob(async (blob) => {
     const head = new ArrayBuffer(8); new DataView(head).setFloat64(0, stamp, true);
     if (ws && ws.readyState === 1) ws.send(await new Blob([head, blob]).arrayBuffer()); else inflight--;
@@ -246,8 +254,9 @@ async function start() {
     if (typeof e.data === 'string') { const m = JSON.parse(e.data); if (m.error) report('⚠️ ' + m.error); return; }
     inflight = Math.max(0, inflight - 1);
     const view = new DataView(e.data), stamp = view.getFloat64(0, true);
-    const bitmap = await createImageBitmap(new Blob([e.data.slice(12)], { type: 'image/jpeg' }));
-    out.width = bitmap.width; out.height = bitmap.height; out.getContext('2d').drawImage(bitmap, 0, 0);
+    const bitmap = await createImageBitmap(new Blob([new Uint8Array(e.data, 12)], { type: 'image/jpeg' }));
+    if (out.width !== bitmap.width || out.height !== bitmap.height) { out.width = bitmap.width; out.height = bitmap.height; }
+    outCtx.drawImage(bitmap, 0, 0); bitmap.close();  // closed at once, not left to the garbage collector
     const now = performance.now();
     if (!shown) firstShown = now;
     shown++; lastShown = now; lastStamp = stamp;

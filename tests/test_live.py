@@ -95,6 +95,12 @@ class TestSession:
         assert session.stylizer is not first and session.stylizer.mode == "full"
         assert session.stylizer.surround is False  # no second generator pass for faces' surroundings per frame
 
+    def test_a_camera_runs_its_style_on_one_thread(self, styles_dir, tiny_style):
+        """Two ONNX Runtime threads spin and take the CPU the browser needs (docs/app.md, "Live webcam")."""
+        session = live.LiveSession()
+        session.update(live.LiveSettings(style=tiny_style.name, mode="face"))
+        assert session.stylizer.runner.session.get_session_options().intra_op_num_threads == live.THREADS == 1
+
     def test_a_missing_style_is_named(self, styles_dir):
         from core.errors import StylePackageError
 

@@ -22,6 +22,14 @@ class TestGetRunner:
         assert get_runner(tiny_style) is get_runner(tiny_style)
         assert isinstance(get_runner(tiny_style), OnnxRunner)
 
+    def test_threads_are_part_of_the_cache_key(self, tiny_style, monkeypatch):
+        clear_cache()
+        monkeypatch.setenv("PORTRAIT_THREADS", "2")
+        one, default = get_runner(tiny_style, threads=1), get_runner(tiny_style)
+        assert one is not default and one is get_runner(tiny_style, threads=1)
+        assert one.session.get_session_options().intra_op_num_threads == 1
+        assert default.session.get_session_options().intra_op_num_threads == 2
+
     def test_onnx_matches_torch(self, tiny_style):
         images, mesh = face_batch(tiny_style)
         a = get_runner(tiny_style)(images, mesh, 1.0).astype(int)
