@@ -84,7 +84,14 @@ def launch(demo: gr.Blocks, **kwargs):
                     app_kwargs={"routes": live.routes()},  # the live webcam's WebSocket (studio/live.py)
                     allowed_paths=[str(default_styles_dir().resolve()), str(EXAMPLES_DIR)], quiet=True)
     settings.update(kwargs)
-    return demo.launch(**settings)
+    block = not settings.pop("prevent_thread_lock", False)
+    result = demo.launch(prevent_thread_lock=True, **settings)
+    server = getattr(demo, "server", None)
+    if server is not None:  # live frames are JPEG: deflating them gains nothing and costs CPU (docs/app.md)
+        server.config.ws_per_message_deflate = False
+    if block:
+        demo.block_thread()
+    return result
 
 
 if __name__ == "__main__":

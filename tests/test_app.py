@@ -434,6 +434,17 @@ class TestHub:
 
 
 class TestLiveWebcam:
+    def test_live_frames_are_not_deflated(self, server):
+        """Browsers offer permessage-deflate; the server declines it, because JPEG frames do not compress
+        (docs/app.md, "Live webcam"), and the route still answers."""
+        from websockets.sync.client import connect
+
+        url = server["url"].replace("http://", "ws://") + "live/ws"
+        with connect(url, compression="deflate", open_timeout=30) as ws:
+            assert "permessage-deflate" not in (ws.response.headers.get("Sec-WebSocket-Extensions") or "")
+            ws.send('{"style": "indigo"}')
+            assert json.loads(ws.recv(timeout=30)) == {"ok": "indigo"}
+
     def test_live_view_runs(self, browser, server, tmp_path):
         """Chromium's fake camera plays a 640x480 face clip with small motions; over 10 s the stylized view keeps
         receiving frames, they change, and the face is restyled. FPS and latency are printed, not asserted
