@@ -86,11 +86,15 @@ def surround_field(canonical: np.ndarray, template: np.ndarray, size: int, alpha
     cell = (1 + 2 * SURROUND_EXTENT) * size / g
     frame = np.array([[1 / cell, 0, -lo / cell], [0, 1 / cell, -lo / cell]])
     centres = lo + (np.stack(np.meshgrid(np.arange(g), np.arange(g)), -1) + 0.5) * cell
-    offsets = tps_points(canonical, template, size, alpha, centres).reshape(g, g, 2) - centres
     outside = np.full((g, g), 255, np.uint8)
     hull = cv2.convexHull(((head - lo) / cell).astype(np.float32))
     cv2.fillConvexPoly(outside, np.round(hull).astype(np.int32), 0)
     dist = cv2.distanceTransform(outside, cv2.DIST_L2, 5) * cell / size
     t = np.clip(1 - (dist - SURROUND_INNER) / SURROUND_FALL, 0, 1)
     weight = t * t * (3 - 2 * t)
-    return (offsets * weight[..., None] / cell).astype(np.float32), frame
+    field = np.zeros((g, g, 2), np.float32)
+    used = weight > 0  # the TPS only where the field is not faded out (a third of the grid for a centred face)
+    if used.any():
+        at = centres[used]
+        field[used] = (tps_points(canonical, template, size, alpha, at) - at) * (weight[used, None] / cell)
+    return field, frame
