@@ -33,7 +33,7 @@ from core.tracking import FaceTracker
 
 __all__ = [  # orchestration, then the names re-exported from the concern modules for existing callers
     "MODES", "RESAMPLE", "StylizeResult", "stylize", "stylize_faces", "stylize_faces_and_alphas", "stylize_faces_scored",
-    "FrameStylizer",
+    "FrameStylizer", "TrackedFrame",
     "detection_frame", "scale_face", "detect_for", "face_note",
     "AlignedWarp", "prepare_aligned", "template_mesh", "warp_anchors", "warp_sources",
     "background_size", "guided_upsample", "luminance_gain", "stylize_background", "stylize_tiles",
@@ -241,6 +241,17 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
                          scores=face_scores)
 
 
+@dataclass
+class TrackedFrame:
+    """A video frame (H, W, 3) uint8 with its tracked faces and their track ids, between the two stages of
+    `FrameStylizer`."""
+
+    image: np.ndarray
+    faces: list
+    ids: list[int]
+    timings: dict
+
+
 class FrameStylizer:
     """`stylizer(frame, t)` -> StylizeResult for consecutive frames of one video or camera at time `t` seconds.
 
@@ -280,19 +291,26 @@ class FrameStylizer:
             self.keyframes.reset()
 
     def __call__(self, frame: np.ndarray, t: float) -> StylizeResult:
+        return self.render(self.track(frame, t))
+
+    def track(self, frame: np.ndarray, t: float) -> "TrackedFrame":
+        """The first stage: the frame's faces from the tracker. Frames must be tracked in order; `render` of
+        the previous frame may run meanwhile in another thread (the live camera overlaps the two)."""
         rgb = load_image(frame, max_pixels=None)
-        timings = {}
         t0 = time.perf_counter()
         faces = self.tracker(rgb, t)
-        timings["track"] = (time.perf_counter() - t0) * 1000
+        return TrackedFrame(rgb, faces, list(self.tracker.ids), {"track": (time.perf_counter() - t0) * 1000})
+
+    def render(self, tracked: "TrackedFrame") -> StylizeResult:
+        """The second stage: the stylized frame of a tracked one, rendered in the order they were tracked."""
+        rgb, faces, timings = tracked.image, tracked.faces, dict(tracked.timings)
         t0 = time.perf_counter()
         matrices = face_matrices(faces, self.runner.resolution) if self.surround else []
         background = stylize_background(rgb, self.runner, self.strength, matrices) if self.mode == "full" else None
         timings["background"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         out, face_alphas, _ = stylize_faces_scored(rgb, faces, self.runner, self.alpha, self.strength, background,
-                                                   self.keep_shape, keyframes=self.keyframes,
-                                                   ids=list(self.tracker.ids))
+                                                   self.keep_shape, keyframes=self.keyframes, ids=tracked.ids)
         timings["faces"] = (time.perf_counter() - t0) * 1000
         message = "" if faces else ("no face in this frame: shown unchanged" if self.mode == "face"
                                     else "no face in this frame: stylized without face alignment")

@@ -71,6 +71,17 @@ def encode_frame(stamp: float, server_ms: float, rgb: np.ndarray) -> bytes:
 
 
 @dataclass
+class StagedFrame:
+    """A decoded frame between `LiveSession.track` and `LiveSession.render`."""
+
+    stamp: float
+    image: np.ndarray
+    stylizer: Any
+    tracked: Any = None
+    seconds: float = 0.0
+
+
+@dataclass
 class LiveSettings:
     """What the page's controls say; checked like every other stylize option."""
 
@@ -106,6 +117,10 @@ class LiveSession:
     started: float = field(default_factory=time.monotonic)
     frames: int = 0
 
+    def clock(self) -> float:
+        """Seconds since the camera started: the time the One Euro filter sees for the frame being tracked."""
+        return time.monotonic() - self.started
+
     def update(self, settings: LiveSettings) -> None:
         from core.engine import FrameStylizer
         from core.reuse import REUSE_AGE
@@ -126,16 +141,33 @@ class LiveSession:
 
     def process(self, data: bytes) -> bytes:
         """One binary frame message -> its binary reply (the frame unchanged when it cannot be stylized)."""
+        return self.render(self.track(data))
+
+    def track(self, data: bytes) -> StagedFrame:
+        """Stage one of a frame message: decode it and track its faces. Frames are tracked in order; the
+        previous frame's `render` may run meanwhile in another thread."""
         t0 = time.perf_counter()
         stamp, rgb = decode_frame(data)
-        out = rgb
+        staged = StagedFrame(stamp, rgb, self.stylizer)
         if self.stylizer is not None:
             try:
-                out = self.stylizer(rgb, time.monotonic() - self.started).image
+                staged.tracked = self.stylizer.track(rgb, self.clock())
+            except PortraitStudioError as e:
+                log.info("live frame left unchanged: %s", e)
+        staged.seconds = time.perf_counter() - t0
+        return staged
+
+    def render(self, staged: StagedFrame) -> bytes:
+        """Stage two: the binary reply of a tracked frame, by the stylizer that tracked it."""
+        t0 = time.perf_counter()
+        out = staged.image
+        if staged.tracked is not None:
+            try:
+                out = staged.stylizer.render(staged.tracked).image
             except PortraitStudioError as e:
                 log.info("live frame left unchanged: %s", e)
         self.frames += 1
-        return encode_frame(stamp, (time.perf_counter() - t0) * 1000, out)
+        return encode_frame(staged.stamp, (staged.seconds + time.perf_counter() - t0) * 1000, out)
 
 
 def _take_slot() -> bool:
@@ -164,6 +196,14 @@ async def endpoint(websocket) -> None:
         await websocket.close()
         return
     session = LiveSession()
+    rendering: asyncio.Task | None = None  # the previous frame's render and reply, overlapping the next tracking
+    older: asyncio.Task | None = None  # the one before it
+
+    async def reply(staged: StagedFrame, before: asyncio.Task | None) -> None:
+        if before is not None:
+            await before  # replies leave in the order the frames came
+        await websocket.send_bytes(await asyncio.to_thread(session.render, staged))
+
     try:
         while True:
             message = await websocket.receive()
@@ -175,10 +215,18 @@ async def endpoint(websocket) -> None:
                 break
             try:
                 if message.get("text") is not None:
+                    if rendering is not None:  # settings change the stylizer: finish the frames in hand first
+                        await rendering
+                    rendering = older = None
                     await asyncio.to_thread(session.update, LiveSettings.parse(message["text"]))
                     await websocket.send_text(json.dumps({"ok": session.settings.style}))
                 elif message.get("bytes") is not None:
-                    await websocket.send_bytes(await asyncio.to_thread(session.process, message["bytes"]))
+                    # two stages (docs/app.md): this frame is tracked while the previous one renders. At most one
+                    # render runs and one waits, so a client that sends faster than that is slowed down here.
+                    if older is not None:
+                        await older
+                    staged = await asyncio.to_thread(session.track, message["bytes"])
+                    older, rendering = rendering, asyncio.create_task(reply(staged, rendering))
             except PortraitStudioError as e:
                 await websocket.send_text(json.dumps({"error": str(e)}))
     except WebSocketDisconnect:
@@ -186,6 +234,9 @@ async def endpoint(websocket) -> None:
     except Exception:  # noqa: BLE001 - one broken camera must not take the server down
         log.exception("live session failed")
     finally:
+        for task in (older, rendering):
+            if task is not None:
+                task.cancel()
         _free_slot()
 
 

@@ -126,6 +126,34 @@ class TestEndpoint:
                 stamp, server_ms, out = reply_image(ws.receive_bytes())
                 assert stamp == float(i) and server_ms > 0 and out.shape == f.shape
 
+    def test_frames_sent_together_come_back_in_order_and_match_one_at_a_time(self, client, styles_dir, tiny_style,
+                                                                             camera, monkeypatch):
+        """Frames are tracked while the previous one renders: every frame still gets its own reply, in order,
+        and a settings change waits for the frames in hand. The pictures equal a session run one frame at a time
+        (on a clock of one thirtieth of a second per tracked frame: the One Euro filter reads the clock)."""
+        original = live.LiveSession.track
+
+        def track(self, data):
+            self.ticks = getattr(self, "ticks", 0) + 1
+            return original(self, data)
+
+        monkeypatch.setattr(live.LiveSession, "track", track)
+        monkeypatch.setattr(live.LiveSession, "clock", lambda self: self.ticks / 30)
+        with client.websocket_connect(live.ROUTE) as ws:
+            ws.send_text(live.settings_json(tiny_style.name, None, 1.0, "face", None))
+            ws.receive_text()
+            for i, f in enumerate(camera):
+                ws.send_bytes(frame_message(f, float(i)))
+            ws.send_text(live.settings_json(tiny_style.name, 0.0, 1.0, "face", None))
+            replies = [ws.receive_bytes() for _ in camera]
+            assert json.loads(ws.receive_text()) == {"ok": tiny_style.name}
+        serial = live.LiveSession()
+        serial.update(live.LiveSettings(style=tiny_style.name, mode="face"))
+        for i, (reply, f) in enumerate(zip(replies, camera)):
+            stamp, _, out = reply_image(reply)
+            _, _, expected = reply_image(serial.process(frame_message(f, float(i))))
+            assert stamp == float(i) and np.abs(out.astype(int) - expected).max() <= 1, i
+
     def test_bad_messages_get_a_message_and_the_stream_goes_on(self, client, styles_dir, tiny_style, camera):
         with client.websocket_connect(live.ROUTE) as ws:
             ws.send_text('{"alpha": 1e9}')
