@@ -33,7 +33,7 @@ from core.tracking import FaceTracker
 
 __all__ = [  # orchestration, then the names re-exported from the concern modules for existing callers
     "MODES", "RESAMPLE", "StylizeResult", "stylize", "stylize_faces", "stylize_faces_and_alphas", "stylize_faces_scored",
-    "FrameStylizer", "TrackedFrame",
+    "FrameStylizer", "FramePipeline", "TrackedFrame",
     "detection_frame", "scale_face", "detect_for", "face_note",
     "AlignedWarp", "prepare_aligned", "template_mesh", "warp_anchors", "warp_sources",
     "background_size", "guided_upsample", "luminance_gain", "stylize_background", "stylize_tiles",
@@ -250,6 +250,36 @@ class TrackedFrame:
     faces: list
     ids: list[int]
     timings: dict
+
+
+class FramePipeline:
+    """A clip's frames through a `FrameStylizer` in two stages: `push(frame, t)` tracks this frame while the
+    previous one renders in a worker thread, and returns the previous frame's StylizeResult (None for the first);
+    `finish()` returns the last one. Results come in the order frames went in. Used as a context manager, so the
+    worker is joined however the clip ends."""
+
+    def __init__(self, stylizer: "FrameStylizer") -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.stylizer = stylizer
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="render")
+        self._pending = None
+
+    def push(self, frame: np.ndarray, t: float) -> StylizeResult | None:
+        tracked = self.stylizer.track(frame, t)
+        done = self.finish()
+        self._pending = self._pool.submit(self.stylizer.render, tracked)
+        return done
+
+    def finish(self) -> StylizeResult | None:
+        pending, self._pending = self._pending, None
+        return None if pending is None else pending.result()
+
+    def __enter__(self) -> "FramePipeline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 class FrameStylizer:

@@ -283,3 +283,40 @@ class TestPanorama:
         assert detection_frame(panorama, load_image(panorama, max_side=2048)).shape == panorama.shape
 
 
+
+
+class TestFramePipeline:
+    """core.engine.FramePipeline: a frame tracked while the previous one renders, as video files and the camera run."""
+
+    def test_two_stages_give_the_one_stage_results_in_order(self, tiny_style, astronaut):
+        from core.engine import FramePipeline, FrameStylizer
+        from studio.live import moving_face_frames
+
+        frames = moving_face_frames(astronaut, (320, 240), frames=6)
+        one = FrameStylizer(tiny_style, mode="face", reuse=2)
+        expected = [one(f, i / 30).image for i, f in enumerate(frames)]
+        got = []
+        with FramePipeline(FrameStylizer(tiny_style, mode="face", reuse=2)) as pipeline:
+            for i, f in enumerate(frames):
+                result = pipeline.push(f, i / 30)
+                assert (result is None) == (i == 0)
+                if result is not None:
+                    got.append(result.image)
+            got.append(pipeline.finish().image)
+            assert pipeline.finish() is None
+        assert len(got) == len(frames) and all(np.array_equal(a, b) for a, b in zip(got, expected))
+
+    def test_a_render_error_reaches_the_caller(self, tiny_style, astronaut, monkeypatch):
+        from core.engine import FramePipeline, FrameStylizer
+        from core.errors import StylePackageError
+
+        stylizer = FrameStylizer(tiny_style, mode="face")
+
+        def broken(tracked):
+            raise StylePackageError("the graph broke")
+
+        monkeypatch.setattr(stylizer, "render", broken)
+        with FramePipeline(stylizer) as pipeline:
+            assert pipeline.push(astronaut, 0.0) is None
+            with pytest.raises(StylePackageError, match="the graph broke"):
+                pipeline.push(astronaut, 0.1)

@@ -171,8 +171,8 @@ class TestRoundTrip:
         pts = [0, 30, 70, 100, 160, 190, 230, 250, 300, 340]  # ms, irregular
         clip = write_clip(tmp_path / "vfr.mp4", [face_frame(i) for i in range(10)], pts_ms=pts)
         seen = []
-        call = engine.FrameStylizer.__call__
-        monkeypatch.setattr(engine.FrameStylizer, "__call__", lambda self, f, t: (seen.append(t), call(self, f, t))[1])
+        track = engine.FrameStylizer.track
+        monkeypatch.setattr(engine.FrameStylizer, "track", lambda self, f, t: (seen.append(t), track(self, f, t))[1])
         info = probe_video(clip)
         result = stylize_video(clip, tmp_path / "vfr_out.mp4", tiny_style, mode="face")
         assert seen == pytest.approx([p / 1000 for p in pts], abs=1e-3)  # the tracker gets each frame's own time
@@ -347,6 +347,23 @@ class TestCli:
         assert f"skipped {src / 'broken.webm'}: broken.webm is not a readable video" in err
         assert "wrote 0 image(s) and 1 video(s)" in stdout and "1 failed" in stdout
 
+    def test_a_clip_renders_on_one_onnx_thread(self, face_clip, tiny_style, tmp_path, monkeypatch):
+        """The other core tracks, decodes and encodes meanwhile (studio.video.THREADS)."""
+        from core import engine
+        from studio import video
+
+        runners = []
+        init = engine.FrameStylizer.__init__
+
+        def spy(self, *args, **kwargs):
+            init(self, *args, **kwargs)
+            runners.append(self.runner)
+
+        monkeypatch.setattr(engine.FrameStylizer, "__init__", spy)
+        assert main(["stylize", str(face_clip), "--style", str(tiny_style.path), "--out", str(tmp_path)]) == 0
+        assert video.THREADS == 1 and runners
+        assert all(r.session.get_session_options().intra_op_num_threads == 1 for r in runners)
+
     def test_no_smoothing_flag(self, face_clip, tiny_style, tmp_path, monkeypatch):
         from core import engine
 
@@ -365,15 +382,15 @@ class TestCli:
     def test_ctrl_c_exits_130_and_leaves_no_file(self, face_clip, tiny_style, tmp_path, monkeypatch, capsys):
         from core import engine
 
-        call, count = engine.FrameStylizer.__call__, [0]
+        track, count = engine.FrameStylizer.track, [0]
 
         def interrupted(self, frame, t):
             count[0] += 1
             if count[0] == 4:
                 raise KeyboardInterrupt
-            return call(self, frame, t)
+            return track(self, frame, t)
 
-        monkeypatch.setattr(engine.FrameStylizer, "__call__", interrupted)
+        monkeypatch.setattr(engine.FrameStylizer, "track", interrupted)
         out = tmp_path / "out"
         assert main(["stylize", str(face_clip), "--style", str(tiny_style.path), "--out", str(out)]) == 130
         assert "interrupted: walk.mp4 was not written (no partial file left" in capsys.readouterr().err
