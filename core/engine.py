@@ -33,7 +33,7 @@ from core.tracking import FaceTracker
 
 __all__ = [  # orchestration, then the names re-exported from the concern modules for existing callers
     "MODES", "RESAMPLE", "StylizeResult", "stylize", "stylize_faces", "stylize_faces_and_alphas", "stylize_faces_scored",
-    "FrameStylizer", "FramePipeline", "TrackedFrame",
+    "FrameStylizer", "FramePipeline", "TrackedFrame", "STREAM_THREADS",
     "detection_frame", "scale_face", "detect_for", "face_note",
     "AlignedWarp", "prepare_aligned", "template_mesh", "warp_anchors", "warp_sources",
     "background_size", "guided_upsample", "luminance_gain", "stylize_background", "stylize_tiles",
@@ -241,6 +241,13 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
                          scores=face_scores)
 
 
+# ONNX Runtime intra-op threads for a camera's or a clip's render stage. The next frame is tracked (and a clip
+# decoded and encoded, or the browser draws the camera) on the other core meanwhile, so a second ONNX thread only
+# spins: a live frame cost 67 ms of CPU for 38 ms of wall time with two, 35 for 32 with one
+# (scripts/probes/live_parts.py), and a 720p clip ran 12.7 -> 16.9 frames/s (docs/app.md, docs/engine.md).
+STREAM_THREADS = 1
+
+
 @dataclass
 class TrackedFrame:
     """A video frame (H, W, 3) uint8 with its tracked faces and their track ids, between the two stages of
@@ -258,7 +265,7 @@ class FramePipeline:
     `finish()` returns the last one. Results come in the order frames went in. Used as a context manager, so the
     worker is joined however the clip ends."""
 
-    def __init__(self, stylizer: "FrameStylizer") -> None:
+    def __init__(self, stylizer: FrameStylizer) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self.stylizer = stylizer
@@ -275,7 +282,7 @@ class FramePipeline:
         pending, self._pending = self._pending, None
         return None if pending is None else pending.result()
 
-    def __enter__(self) -> "FramePipeline":
+    def __enter__(self) -> FramePipeline:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -323,7 +330,7 @@ class FrameStylizer:
     def __call__(self, frame: np.ndarray, t: float) -> StylizeResult:
         return self.render(self.track(frame, t))
 
-    def track(self, frame: np.ndarray, t: float) -> "TrackedFrame":
+    def track(self, frame: np.ndarray, t: float) -> TrackedFrame:
         """The first stage: the frame's faces from the tracker. Frames must be tracked in order; `render` of
         the previous frame may run meanwhile in another thread (the live camera overlaps the two)."""
         rgb = load_image(frame, max_pixels=None)
@@ -331,7 +338,7 @@ class FrameStylizer:
         faces = self.tracker(rgb, t)
         return TrackedFrame(rgb, faces, list(self.tracker.ids), {"track": (time.perf_counter() - t0) * 1000})
 
-    def render(self, tracked: "TrackedFrame") -> StylizeResult:
+    def render(self, tracked: TrackedFrame) -> StylizeResult:
         """The second stage: the stylized frame of a tracked one, rendered in the order they were tracked."""
         rgb, faces, timings = tracked.image, tracked.faces, dict(tracked.timings)
         t0 = time.perf_counter()

@@ -56,14 +56,14 @@ VIDEO_FRAMES = 60
 
 def video_figures(style, repeats: int) -> dict:
     """Per-frame ms at 640x480 for a moving face as video files and the camera run it: `FrameStylizer` (tracking,
-    One Euro, key-frame reuse) with a frame tracked while the previous one renders (`FramePipeline`, one ONNX
-    thread as `studio.video` sets it), then in one stage (two threads) and without reuse, against the still-photo pipeline (`stylize`, full detection) on the same frames in
-    the same run, and their ratios (goal <= 0.5). Clip figures are wall time over the clip divided by its frames."""
-    from core.engine import FramePipeline, FrameStylizer, stylize
+    One Euro, key-frame reuse) with a frame tracked while the previous one renders (`FramePipeline`, on
+    STREAM_THREADS), then in one stage (two threads) and without reuse, against the still-photo pipeline
+    (`stylize`, full detection) on the same frames in the same run, and their ratios (goal <= 0.5). Clip figures
+    are wall time over the clip divided by its frames."""
+    from core.engine import STREAM_THREADS, FramePipeline, FrameStylizer, stylize
     from core.images import load_image
     from core.reuse import REUSE_AGE
     from studio.live import moving_face_frames
-    from studio.video import THREADS as VIDEO_THREADS
 
     frames = moving_face_frames(load_image(EXAMPLES / "astronaut.jpg"), VIDEO_SIZE, VIDEO_FRAMES)
     clock = iter(range(10 ** 9))
@@ -72,7 +72,7 @@ def video_figures(style, repeats: int) -> dict:
     n = len(frames)
 
     def per_frame(reuse: int, staged: bool) -> tuple[float, dict, FrameStylizer]:
-        stylizer = FrameStylizer(style, mode="face", reuse=reuse, threads=VIDEO_THREADS if staged else None)
+        stylizer = FrameStylizer(style, mode="face", reuse=reuse, threads=STREAM_THREADS if staged else None)
         for i in range(n):  # the first loop warms up; then two loops are timed
             stylizer(frames[i], i / 30)
         stages: dict = {}

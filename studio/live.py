@@ -37,10 +37,6 @@ MAX_SECONDS = 600  # one live session, then the browser is asked to start again
 MAX_MESSAGE = 2_000_000  # bytes: a 1280x720 JPEG is well under this
 MAX_SIDE = 640  # frames are stylized at most this large (the browser sends 640x480)
 JPEG_QUALITY = 85
-# ONNX Runtime intra-op threads per camera. Two threads spin while they wait: on the 2-core machine a camera frame
-# then costs 67 ms of CPU for 38 ms of wall time, against 35 ms for 32 ms with one (scripts/probes/live_parts.py),
-# and the browser drawing the camera needs that CPU (docs/app.md, "Live webcam").
-THREADS = 1
 HEADER = struct.Struct("<d")
 REPLY = struct.Struct("<df")
 
@@ -122,7 +118,7 @@ class LiveSession:
         return time.monotonic() - self.started
 
     def update(self, settings: LiveSettings) -> None:
-        from core.engine import FrameStylizer
+        from core.engine import STREAM_THREADS, FrameStylizer
         from core.reuse import REUSE_AGE
         from studio.catalog import require_style
 
@@ -131,7 +127,7 @@ class LiveSession:
                                           strength=settings.strength, mode=settings.mode,
                                           keep_shape=settings.keep_shape, max_faces=2, reuse=REUSE_AGE,
                                           texture=False, surround=False,  # each costs more than a frame has
-                                          threads=THREADS)
+                                          threads=STREAM_THREADS)
         else:  # the same faces keep being tracked; only the blend settings change
             config = self.stylizer.package.config
             self.stylizer.alpha = config.alpha_default if settings.alpha is None else settings.alpha

@@ -40,12 +40,8 @@ import numpy as np
 from core.errors import Cancelled, VideoError
 
 if TYPE_CHECKING:
-    from core.engine import FrameStylizer
+    from core.engine import STREAM_THREADS, FrameStylizer
 
-# ONNX Runtime intra-op threads while a clip renders: a frame is tracked (and the clip decoded and encoded) on the
-# other core meanwhile, so a second ONNX thread only spins. A 20 s 720p clip on 2 cores: 12.7 -> 16.9 frames/s in
-# face mode, 8.8 -> 11.0 in whole-image mode, with a third less CPU (docs/engine.md, "Video files").
-THREADS = 1
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
 MAX_SECONDS = 600.0  # clips longer than 10 min are refused
 MAX_PIXELS = 3840 * 2160  # ... and frames larger than 4K UHD
@@ -474,7 +470,7 @@ def stylize_video(src: str | Path, dst: str | Path, style, *, mode: str | None =
     renamed over `dst` only when complete; on any error, interruption or cancellation it is removed.
     VideoError: damaged, empty or non-video input, or over `max_seconds` / `max_pixels` / `max_side`.
     """
-    from core.engine import FrameStylizer
+    from core.engine import STREAM_THREADS, FrameStylizer
     from core.options import check_mode
     from core.reuse import REUSE_AGE
     from core.package import StylePackage, load_style
@@ -487,7 +483,8 @@ def stylize_video(src: str | Path, dst: str | Path, style, *, mode: str | None =
     package = style if isinstance(style, StylePackage) else load_style(style)
     mode = check_mode(mode) or package.config.mode_default
     options = dict(alpha=alpha, strength=strength, keep_shape=keep_shape, max_faces=max_faces, smoothing=smoothing,
-                   redetect_every=redetect_every, backend=backend, variant=variant, threads=THREADS)
+                   redetect_every=redetect_every, backend=backend, variant=variant,
+                   threads=STREAM_THREADS)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(dst)
 

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from core.engine import STREAM_THREADS
 from core.errors import ImageLoadError, OptionError
 from studio import live
 
@@ -99,7 +100,7 @@ class TestSession:
         """Two ONNX Runtime threads spin and take the CPU the browser needs (docs/app.md, "Live webcam")."""
         session = live.LiveSession()
         session.update(live.LiveSettings(style=tiny_style.name, mode="face"))
-        assert session.stylizer.runner.session.get_session_options().intra_op_num_threads == live.THREADS == 1
+        assert session.stylizer.runner.session.get_session_options().intra_op_num_threads == STREAM_THREADS == 1
 
     def test_a_missing_style_is_named(self, styles_dir):
         from core.errors import StylePackageError

@@ -348,9 +348,8 @@ class TestCli:
         assert "wrote 0 image(s) and 1 video(s)" in stdout and "1 failed" in stdout
 
     def test_a_clip_renders_on_one_onnx_thread(self, face_clip, tiny_style, tmp_path, monkeypatch):
-        """The other core tracks, decodes and encodes meanwhile (studio.video.THREADS)."""
+        """The other core tracks, decodes and encodes meanwhile (core.engine.STREAM_THREADS)."""
         from core import engine
-        from studio import video
 
         runners = []
         init = engine.FrameStylizer.__init__
@@ -361,7 +360,7 @@ class TestCli:
 
         monkeypatch.setattr(engine.FrameStylizer, "__init__", spy)
         assert main(["stylize", str(face_clip), "--style", str(tiny_style.path), "--out", str(tmp_path)]) == 0
-        assert video.THREADS == 1 and runners
+        assert engine.STREAM_THREADS == 1 and runners
         assert all(r.session.get_session_options().intra_op_num_threads == 1 for r in runners)
 
     def test_no_smoothing_flag(self, face_clip, tiny_style, tmp_path, monkeypatch):

@@ -18,7 +18,8 @@ style, threads, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 mode = sys.argv[4] if len(sys.argv) > 4 else "face"
 import os  # noqa: E402
 os.environ["PORTRAIT_THREADS"] = str(threads)
-live.THREADS = threads
+import core.engine  # noqa: E402
+core.engine.STREAM_THREADS = threads  # read when the session builds its stylizer
 frames = live.moving_face_frames(load_image("examples/astronaut.jpg"), frames=60)
 session = live.LiveSession()
 session.update(live.LiveSettings.parse(json.dumps({"style": style, "mode": mode})))
