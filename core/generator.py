@@ -40,8 +40,36 @@ class ResBlock(nn.Module):
         return x + self.body(x)
 
 
+def gather_bilinear(feat: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """`grid_sample` (bilinear, border, align_corners=False) of feat (B,C,h,w) at grid (B,H,W,2), written as four
+    GatherElements on the flattened maps: ONNX Runtime's GridSample took 5-9 ms for one 3-channel 256 px image on
+    this CPU, this takes 2.5 ms (docs/engine.md, "GridSample as gathers"); equal to grid_sample within 2e-7."""
+    c, h, w = int(feat.shape[1]), int(feat.shape[2]), int(feat.shape[3])
+    oh, ow = int(grid.shape[1]), int(grid.shape[2])
+    g = grid.reshape(-1, 1, oh * ow, 2)
+    x = (((g[..., 0] + 1) * w - 1) * 0.5).clamp(0, w - 1)  # border padding clamps the pixel coordinate
+    y = (((g[..., 1] + 1) * h - 1) * 0.5).clamp(0, h - 1)
+    x0, y0 = x.floor(), y.floor()
+    wx, wy = x - x0, y - y0
+    x0i, y0i = x0.long(), y0.long()
+    x1i, y1i = (x0i + 1).clamp(max=w - 1), (y0i + 1).clamp(max=h - 1)
+    flat = feat.reshape(-1, c, h * w)
+
+    def at(yi: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:  # (B,1,N) indices -> (B,C,N)
+        return torch.gather(flat, 2, (yi * w + xi).expand(-1, c, -1))
+
+    top = at(y0i, x0i)
+    top = top + (at(y0i, x1i) - top) * wx
+    bottom = at(y1i, x0i)
+    bottom = bottom + (at(y1i, x1i) - bottom) * wx
+    return (top + (bottom - top) * wy).reshape(-1, c, oh, ow)
+
+
 def sample(feat: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """Resample feature maps (B,C,h,w) at a TPS grid (B,h,w,2)."""
+    """Resample feature maps (B,C,h,w) at a TPS grid (B,h,w,2); exported as gathers (`gather_bilinear`), which
+    ONNX Runtime runs 2-3x faster than its GridSample, while torch keeps its own grid_sample."""
+    if torch.onnx.is_in_onnx_export():
+        return gather_bilinear(feat, grid)
     return F.grid_sample(feat, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
@@ -227,8 +255,7 @@ def flow_smooth(x: torch.Tensor, direction: torch.Tensor, length: torch.Tensor, 
     acc = x
     for k in range(1, taps + 1):
         for sgn in (1.0, -1.0):
-            acc = acc + F.grid_sample(x, base + sgn * k * step, mode="bilinear", padding_mode="border",
-                                      align_corners=False)
+            acc = acc + sample(x, base + sgn * k * step)
     return acc / (2 * taps + 1)
 
 
