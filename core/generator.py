@@ -1,7 +1,8 @@
 """The light real-time generator: an encoder-decoder whose features are TPS-warped from the photo's
 landmarks to the style's landmark template, globally (1/8 resolution, outline and part centres) and
 locally (1/4 resolution skip features, every canonical point), so it changes geometry instead of
-painting over it. Every op is a conv, a matmul or grid_sample, so it exports to ONNX (opset 17)."""
+painting over it. Every op is a conv, a matmul or grid_sample (exported as gathers), so it exports to ONNX
+(opset 17)."""
 
 from __future__ import annotations
 
