@@ -43,8 +43,8 @@ class ResBlock(nn.Module):
 
 def gather_bilinear(feat: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     """`grid_sample` (bilinear, border, align_corners=False) of feat (B,C,h,w) at grid (B,H,W,2), written as four
-    GatherElements on the flattened maps: ONNX Runtime's GridSample took 5-9 ms for one 3-channel 256 px image on
-    this CPU, this takes 2.5 ms (docs/engine.md, "GridSample as gathers"); equal to grid_sample within 2e-7."""
+    GatherElements on the flattened maps: ONNX Runtime runs a style graph written this way in 0.81-0.83x the time
+    of its GridSample version (docs/engine.md, "GridSample as gathers")."""
     c, h, w = int(feat.shape[1]), int(feat.shape[2]), int(feat.shape[3])
     oh, ow = int(grid.shape[1]), int(grid.shape[2])
     g = grid.reshape(-1, 1, oh * ow, 2)
@@ -68,7 +68,7 @@ def gather_bilinear(feat: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
 
 def sample(feat: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     """Resample feature maps (B,C,h,w) at a TPS grid (B,h,w,2); exported as gathers (`gather_bilinear`), which
-    ONNX Runtime runs 2-3x faster than its GridSample, while torch keeps its own grid_sample."""
+    ONNX Runtime runs faster than its GridSample, while torch keeps its own grid_sample."""
     if torch.onnx.is_in_onnx_export():
         return gather_bilinear(feat, grid)
     return F.grid_sample(feat, grid, mode="bilinear", padding_mode="border", align_corners=False)

@@ -40,7 +40,7 @@ import numpy as np
 from core.errors import Cancelled, VideoError
 
 if TYPE_CHECKING:
-    from core.engine import STREAM_THREADS, FrameStylizer
+    from core.engine import FrameStylizer
 
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
 MAX_SECONDS = 600.0  # clips longer than 10 min are refused

@@ -1,7 +1,7 @@
 """Two ONNX graphs of one style against each other (issue 15): median ms at batch 1 and 2, interleaved in one
 process (both sessions alive, so both are slowed alike), and the largest output difference.
 
-    python scripts/probes/graph_speed.py OLD/model.onnx NEW/model.onnx
+    python scripts/probes/graph_speed.py OLD/model.onnx NEW/model.onnx [THREADS]   # ORT intra-op threads, default 2
 """
 import sys
 import time
@@ -14,9 +14,12 @@ from core.aligned import template_mesh  # noqa: E402
 from core.package import load_style  # noqa: E402
 
 
+THREADS = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+
+
 def session(path: str) -> ort.InferenceSession:
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads = 2, 1
+    opts.intra_op_num_threads, opts.inter_op_num_threads = THREADS, 1
     return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
 
 
