@@ -4,6 +4,8 @@ Images are (H,W,3) uint8 RGB; a runner is a core.runtime.Runner."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -156,13 +158,14 @@ def restyle(runner: Runner, images: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def blend_surrounds(image: np.ndarray, background: np.ndarray, boxes: list, guides: list, styled: list,
-                    strength: float = 1.0) -> np.ndarray:
+                    strength: float = 1.0, fresh: bool = True) -> np.ndarray:
     """`background` (H,W,3) uint8 with each box's stylized surround (`styled`, the style's output for `guides`)
-    guided-upsampled against `image` and blended in with `box_mask`."""
+    guided-upsampled against `image` and blended in with `box_mask`. fresh=False: the guides are an earlier
+    frame's, so even a surround at full size goes through `guided_upsample` (which carries this frame's change)."""
     out = background.copy()
     for (x0, y0, x1, y1), guide, s in zip(boxes, guides, styled):
         region = np.ascontiguousarray(image[y0:y1, x0:x1])
-        if guide.shape[:2] == region.shape[:2]:
+        if fresh and guide.shape[:2] == region.shape[:2]:
             restyled = s if strength == 1 else cv2.addWeighted(s, strength, region, 1.0 - strength, 0.0)
         else:
             restyled = guided_upsample(region, guide, s, strength)
@@ -200,3 +203,78 @@ def stylize_background(image: np.ndarray, runner: Runner, strength: float = 1.0,
             background = guided_upsample(image, guide, stylize_tiles(guide, runner), strength)
         styled = restyle(runner, guides) if guides else []
     return blend_surrounds(image, background, boxes, guides, styled, strength)
+
+
+BACKGROUND_AGE = 2  # frames (camera, video) a stylized background is reused before the generator runs again
+BACKGROUND_CHANGE = 3.0  # mean |difference| (8-bit levels) of 32 px thumbnails of the reduced picture, key frame
+# against this one, above which the generator runs again
+BACKGROUND_MOVE = 0.05  # a face's surround box moved by this fraction of its side: the generator runs again
+THUMB = 32
+
+
+@dataclass
+class _Key:
+    thumb: np.ndarray  # (THUMB, THUMB, 3) float32 of the reduced picture the generator last ran on
+    guide: np.ndarray  # that reduced picture (h, w, 3) uint8
+    styled: np.ndarray  # its output
+    boxes: list  # the faces' surround boxes then, their reduced photos and outputs
+    guides: list
+    surrounds: list
+    age: int = 0
+
+
+def _thumb(image: np.ndarray) -> np.ndarray:
+    return cv2.resize(image, (THUMB, THUMB), interpolation=cv2.INTER_AREA).astype(np.float32)
+
+
+def _moved(old: list, new: list, limit: float) -> bool:
+    """Whether the surround boxes differ in number, or one moved or grew by `limit` of its side."""
+    if len(old) != len(new):
+        return True
+    return any(np.abs(np.subtract(a, b)).max() > limit * max(a[2] - a[0], a[3] - a[1], 1) for a, b in zip(old, new))
+
+
+class BackgroundKeys:
+    """`keys(image, runner, strength, matrices)` -> `stylize_background` for consecutive frames, reusing the last
+    generator output for up to `max_age` frames while the reduced picture and the faces' surround boxes stay
+    nearly the same. A reused output is brought to full size against *this* frame (`guided_upsample` with the
+    key frame's reduced picture as the guide): where the style follows the photo, the frame's change shows at
+    once; where it paints flat, the key frame's paint stays until the next call. The generator is most of a
+    whole-image frame's cost (docs/engine.md). Counters: `generated`, `reused`."""
+
+    def __init__(self, max_age: int = BACKGROUND_AGE, change: float = BACKGROUND_CHANGE,
+                 move: float = BACKGROUND_MOVE) -> None:
+        if max_age < 0 or change < 0 or move < 0:
+            raise ValueError(f"need max_age >= 0 (frames), change >= 0 (levels) and move >= 0, got {max_age}, "
+                             f"{change}, {move}")
+        self.max_age, self.change, self.move = int(max_age), float(change), float(move)
+        self.reset()
+
+    def reset(self) -> None:
+        self._key: _Key | None = None
+        self.generated = self.reused = 0
+
+    def __call__(self, image: np.ndarray, runner: Runner, strength: float = 1.0,
+                 matrices: list[np.ndarray] = ()) -> np.ndarray:
+        strength = check_strength(strength)
+        image = np.ascontiguousarray(image)
+        h, w = image.shape[:2]
+        size = runner.resolution
+        small = background_size(h, w, size)
+        if strength == 0 or small == (h, w) or max(small) > size:  # nothing to reuse: tiles, or the photo itself
+            self._key = None
+            return stylize_background(image, runner, strength, matrices)
+        guide = cv2.resize(image, small[::-1], interpolation=cv2.INTER_AREA)
+        boxes, guides = surround_guides(image, list(matrices), size)
+        key, thumb = self._key, _thumb(guide)
+        if (key is None or key.age >= self.max_age or key.guide.shape != guide.shape
+                or float(np.abs(key.thumb - thumb).mean()) > self.change or _moved(key.boxes, boxes, self.move)):
+            styled = restyle(runner, [guide] + guides)
+            self._key = _Key(thumb, guide, styled[0], boxes, guides, styled[1:])
+            self.generated += 1
+            background = guided_upsample(image, guide, styled[0], strength)
+            return blend_surrounds(image, background, boxes, guides, styled[1:], strength)
+        key.age += 1
+        self.reused += 1
+        background = guided_upsample(image, key.guide, key.styled, strength)
+        return blend_surrounds(image, background, key.boxes, key.guides, key.surrounds, strength, fresh=False)

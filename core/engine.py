@@ -17,7 +17,7 @@ import numpy as np
 from core import topology
 from core.aligned import AlignedWarp, prepare_aligned, template_mesh, to_pixels, warp_anchors, warp_sources
 from core.alignment import align_face, alignment_matrix, compose_affine, crop_image, displace, paste_back
-from core.background import (background_size, guided_upsample, luminance_gain, stylize_background,
+from core.background import (BackgroundKeys, background_size, guided_upsample, luminance_gain, stylize_background,
                              stylize_tiles)
 from core.damping import eye_aperture, eye_damping, geometry_damping, turn_damping, yaw
 from core.images import ImageSource, fit_image, load_image
@@ -296,7 +296,8 @@ class FrameStylizer:
     face's crop, warp and paste-back mask move smoothly; options are checked once, as `stylize` checks them.
     A frame without a face comes back unchanged in "face" mode and restyled whole in "full" mode.
     `reuse` (frames, 0 = off) lets a face's stylized crop be carried along its landmarks for up to that many
-    frames while its crop looks the same (`core.reuse.KeyFrames`); `reuse_change` is that test's threshold.
+    frames while its crop looks the same (`core.reuse.KeyFrames`); `reuse_change` is that test's threshold. In
+    "full" mode the picture's restyled background is reused the same way (`core.background.BackgroundKeys`).
     texture=False leaves out the style's texture stage (the camera: it costs more than a frame's budget);
     surround=False draws the surroundings of faces in "full" mode at the picture's reduced resolution only (the
     camera: restyling them costs one more generator pass, core.background.surround_guides). `threads`: ONNX
@@ -319,6 +320,7 @@ class FrameStylizer:
         self.runner = get_runner(self.package, backend=backend, variant=variant, texture=texture, threads=threads)
         self.tracker = tracker or FaceTracker(max_faces=max_faces, redetect_every=redetect_every, smoothing=smoothing)
         self.keyframes = KeyFrames(reuse, reuse_change) if reuse else None
+        self.background_keys = BackgroundKeys(reuse) if reuse and self.mode == "full" else None
         self.surround = surround
 
     def reset(self) -> None:
@@ -326,6 +328,8 @@ class FrameStylizer:
         self.tracker.reset()
         if self.keyframes is not None:
             self.keyframes.reset()
+        if self.background_keys is not None:
+            self.background_keys.reset()
 
     def __call__(self, frame: np.ndarray, t: float) -> StylizeResult:
         return self.render(self.track(frame, t))
@@ -343,7 +347,8 @@ class FrameStylizer:
         rgb, faces, timings = tracked.image, tracked.faces, dict(tracked.timings)
         t0 = time.perf_counter()
         matrices = face_matrices(faces, self.runner.resolution) if self.surround else []
-        background = stylize_background(rgb, self.runner, self.strength, matrices) if self.mode == "full" else None
+        restyled = self.background_keys or stylize_background
+        background = restyled(rgb, self.runner, self.strength, matrices) if self.mode == "full" else None
         timings["background"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         out, face_alphas, _ = stylize_faces_scored(rgb, faces, self.runner, self.alpha, self.strength, background,

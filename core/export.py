@@ -21,6 +21,7 @@ from core.errors import StylePackageError
 from core.generator import Generator, GeneratorConfig
 from core.package import (CARD_FILE, CONFIG_FILE, MOBILE_FILE, ONNX_FILES, ONNX_INPUTS, ONNX_OUTPUT, PREVIEW_FILE,
                           WEIGHTS_FILE, StyleConfig, StylePackage, write_package)
+from core.runtime import onnx_session
 from core.templates import PHOTO_TEMPLATE
 
 OPSET = 17
@@ -136,19 +137,18 @@ def to_int8(src: Path, dst: Path) -> Path:
 
 
 def onnx_report(generator: Generator, resolution: int, folder: Path, repeats: int = 5) -> dict:
-    """Max abs error vs torch and median latency (batch 1, 2 threads) for each ONNX variant."""
-    import onnxruntime as ort
-
+    """Max abs error vs torch and median latency (batch 1, 2 threads) for each ONNX variant, and `nchwc`: whether
+    the runtime keeps ORT's NCHWc layout transformer. It helps a decoder CNN and costs a graph without one
+    (an inert decoder leaves only the head's narrow convolutions: 0.82-0.89x the time without it, docs/engine.md)."""
     image, landmarks, alpha = example_inputs(generator, resolution, batch=2, seed=1)
     with torch.no_grad():
         ref = OnnxStyleModel(generator, resolution).eval()(image, landmarks, alpha).numpy()
+        nchwc = not generator.inert()
     feeds = {"image": image.numpy(), "landmarks": landmarks.numpy(), "alpha": alpha.numpy()}
     one = {k: v[:1] for k, v in feeds.items()}
     report = {}
     for variant, name in ONNX_FILES.items():
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 2
-        sess = ort.InferenceSession(str(folder / name), opts, providers=["CPUExecutionProvider"])
+        sess = onnx_session(folder / name, 2, nchwc)
         out = sess.run(None, feeds)[0]
         times = []
         for _ in range(repeats):
@@ -159,7 +159,7 @@ def onnx_report(generator: Generator, resolution: int, folder: Path, repeats: in
                            "max_abs_error": float(np.abs(out - ref).max()),
                            "mean_abs_error": float(np.abs(out - ref).mean()),
                            "p999_abs_error": float(np.quantile(np.abs(out - ref), 0.999)),
-                           "median_ms_cpu_2threads": float(np.median(times))}
+                           "median_ms_cpu_2threads": float(np.median(times)), "nchwc": nchwc}
     fp32 = report["fp32"]
     if fp32["mean_abs_error"] > PARITY_TOL or fp32["p999_abs_error"] > PARITY_MAX:
         raise StylePackageError(f"ONNX fp32 export differs from torch by {fp32['mean_abs_error']:.2e} on average, "

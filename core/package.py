@@ -213,7 +213,8 @@ def model_problem(model: dict) -> str | None:
 
 
 def onnx_report_problem(report: dict) -> str | None:
-    """Why the 'onnx' object (per-variant size, error and speed figures) is malformed, or None."""
+    """Why the 'onnx' object (per-variant size, error and speed figures, and whether ONNX Runtime's NCHWc layout
+    suits the graph) is malformed, or None."""
     for variant, figures in report.items():
         if variant not in ONNX_FILES:
             return f"'onnx' has an unknown variant {short(variant)}; expected some of {sorted(ONNX_FILES)}"
@@ -222,6 +223,8 @@ def onnx_report_problem(report: dict) -> str | None:
         for key in ONNX_METRICS:
             if key in figures and not (is_number(figures[key]) and figures[key] >= 0):
                 return f"'onnx.{variant}.{key}' is {short(figures[key])}; it must be a finite number >= 0"
+        if "nchwc" in figures and not isinstance(figures["nchwc"], bool):
+            return f"'onnx.{variant}.nchwc' is {short(figures['nchwc'])}; it must be true or false"
         if "file" in figures and figures["file"] != ONNX_FILES[variant]:
             return f"'onnx.{variant}.file' is {short(figures['file'])}; it must be {ONNX_FILES[variant]!r}"
     return None

@@ -75,16 +75,19 @@ def texture_bank(package: StylePackage) -> tuple[np.ndarray, np.ndarray]:
     return build_bank(crops, radius, sigma)
 
 
-def onnx_session(file: Path, threads: int | None = None):
-    """An ONNX Runtime CPU session with the project's thread settings; a graph it cannot load is a package error."""
+def onnx_session(file: Path, threads: int | None = None, nchwc: bool = True):
+    """An ONNX Runtime CPU session with the project's thread settings; a graph it cannot load is a package error.
+    nchwc=False turns off ORT's NCHWc layout transformer: a graph whose only convolutions are the painting head's
+    few narrow ones pays more for its layout reorders than they gain (docs/engine.md, "Layout per graph")."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads or int(os.environ.get("PORTRAIT_THREADS", "2"))
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    extra = {} if nchwc else {"disabled_optimizers": ["NchwcTransformer"]}
     try:
-        return ort.InferenceSession(str(file), opts, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(file), opts, providers=["CPUExecutionProvider"], **extra)
     except Exception as exc:  # onnxruntime's own exception classes
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
         raise StylePackageError(f"{file} cannot be loaded by ONNX Runtime ({detail}); re-export or re-pull the "
@@ -116,7 +119,7 @@ class OnnxRunner(Runner):
         file = package.onnx_path(variant)
         verify_onnx(file, package.config)  # once per file version: external data, inputs, one tiny inference
         self.variant = variant
-        self.session = onnx_session(file, threads)
+        self.session = onnx_session(file, threads, package.config.onnx.get(variant, {}).get("nchwc", True))
         if texture and package.config.texture:
             self.texture = OnnxTexture(package, threads)
 

@@ -4,7 +4,7 @@ faces (core.tracking, through core.engine.FrameStylizer) and sends each stylized
 Why this route (docs/app.md, "Live webcam"): Gradio's own streaming makes one queued HTTP round trip per frame
 (5 FPS here), fastrtc 0.0.34 needs gradio<6, and running the style in the browser would need the face mesh, the
 TPS alignment and the paste-back rewritten in JavaScript. A WebSocket carries frames with no queue, keeps up to
-two frames in flight so transfer overlaps compute, and reuses the whole server pipeline.
+three frames in flight so transfer overlaps compute, and reuses the whole server pipeline.
 
 Protocol (all little-endian): text messages are JSON settings {"style", "alpha", "strength", "mode",
 "keep_shape"}; the first must come before any frame. A frame is binary: float64 client timestamp, then JPEG.
@@ -264,18 +264,23 @@ const video = q('#live-cam'), out = q('#live-out'), stats = q('#live-stats');
 const grab = document.createElement('canvas');
 const grabCtx = grab.getContext('2d', { alpha: false, willReadFrequently: false });
 const outCtx = out.getContext('2d', { alpha: false, desynchronized: true });
-let ws = null, stream = null, running = false, fresh = false, inflight = 0, sentSettings = '';
+// Frames sent and not yet back (docs/app.md): two, or three (one in transfer, one tracked, one rendered) while the
+// last frames came back within LATENCY_BUDGET ms, so a server that keeps up is kept busy and one that does not is
+// not handed a queue.
+const LATENCY_BUDGET = 130;
+let ws = null, stream = null, running = false, fresh = false, inflight = 0, peak = 0, sentSettings = '';
 let shown = 0, firstShown = 0, lastShown = 0, latencies = [], serverMs = [], lastStamp = 0;
 const settings = () => { const e = document.querySelector('#live-settings textarea, #live-settings input');
   return e ? e.value : '{}'; };
 const median = (a) => { if (!a.length) return 0; const s = [...a].sort((x, y) => x - y);
   return s[Math.floor(s.length / 2)]; };
 window.psLive = () => ({ shown, fps: shown > 1 ? (shown - 1) * 1000 / (lastShown - firstShown) : 0,
-  latency_ms: median(latencies), server_ms: median(serverMs), running, lastStamp });
+  latency_ms: median(latencies), server_ms: median(serverMs), running, lastStamp, peak_in_flight: peak });
 function report(text) { stats.textContent = text; }
+const inFlight = () => (latencies.length >= 10 && median(latencies.slice(-30)) < LATENCY_BUDGET ? 3 : 2);
 function send() {
-  if (!running || !fresh || inflight >= 2 || !ws || ws.readyState !== 1) return;
-  fresh = false; inflight++;
+  if (!running || !fresh || inflight >= inFlight() || !ws || ws.readyState !== 1) return;
+  fresh = false; inflight++; peak = Math.max(peak, inflight);
   const stamp = performance.now();
   if (grab.width !== video.videoWidth || grab.height !== video.videoHeight) {  // a resize clears and reallocates
     grab.width = video.videoWidth; grab.height = video.videoHeight; }

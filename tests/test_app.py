@@ -478,6 +478,7 @@ class TestLiveWebcam:
             camera_browser.close()
         print(f"live view in the test: {(last['shown'] - first['shown']) / 10:.1f} FPS; page says: {stats}")
         assert last["shown"] - first["shown"] >= 10 and last["lastStamp"] > first["lastStamp"]
+        assert 1 <= last["peak_in_flight"] <= 3  # never more than three frames out (docs/app.md)
         assert shot_a != shot_b  # the view changes with the camera
         out = fetch_image(shot_b)
         assert out.shape == (480, 640, 3)

@@ -207,3 +207,126 @@ class TestSurrounds:
         engine.FrameStylizer(str(ROOT / "styles" / "ink"), mode="full", surround=False)(photo, 0.0)
         assert [len(s) for s in seen] == [1, 1, 0]
         np.testing.assert_allclose(seen[0][0], alignment_matrix(result.faces[0].points, 256))
+
+
+class TestBackgroundKeys:
+    """`BackgroundKeys`: whole-image mode on consecutive frames reuses the last restyled background while the picture
+    and the faces' surround boxes stay nearly the same, for at most `max_age` frames."""
+
+    @pytest.fixture()
+    def inverting(self, tiny_style):
+        from core.runtime import Runner
+
+        class Inverting(Runner):
+            backend = "fake"
+            calls = 0
+
+            def run(self, image, landmarks, alpha):
+                type(self).calls += 1
+                return -image
+
+        runner = Inverting(tiny_style)
+        runner.resolution = 256
+        return runner
+
+    @staticmethod
+    def frame(seed: int = 0, shape=(480, 640)) -> np.ndarray:
+        """A smooth random picture (so a small shift changes it little), (H, W, 3) uint8."""
+        import cv2
+
+        small = np.random.default_rng(seed).integers(0, 255, (12, 16, 3), dtype=np.uint8)
+        return cv2.resize(small, shape[::-1], interpolation=cv2.INTER_CUBIC)
+
+    def test_a_key_frame_is_the_plain_background(self, inverting):
+        from core.background import BackgroundKeys
+
+        image, m = self.frame(), TestSurrounds.crop_matrix(200, 100, 120, 256)
+        out = BackgroundKeys()(image, inverting, 1.0, [m])
+        np.testing.assert_array_equal(out, stylize_background(image, inverting, 1.0, [m]))
+
+    def test_reuse_up_to_max_age_then_the_generator_again(self, inverting):
+        from core.background import BackgroundKeys
+
+        keys, image = BackgroundKeys(max_age=2), self.frame()
+        calls = inverting.calls
+        outs = [keys(image, inverting) for _ in range(7)]
+        assert inverting.calls - calls == 3 and (keys.generated, keys.reused) == (3, 4)  # frames 0, 3, 6
+        for out in outs[1:]:  # the same frame: reuse changes nothing
+            np.testing.assert_array_equal(out, outs[0])
+
+    def test_max_age_zero_never_reuses(self, inverting):
+        from core.background import BackgroundKeys
+
+        keys, image = BackgroundKeys(max_age=0), self.frame()
+        for _ in range(3):
+            keys(image, inverting)
+        assert (keys.generated, keys.reused) == (3, 0)
+
+    def test_a_changed_picture_calls_the_generator(self, inverting):
+        from core.background import BackgroundKeys
+
+        keys = BackgroundKeys(max_age=5, change=3.0)
+        keys(self.frame(0), inverting)
+        keys(self.frame(0) // 2 + 10, inverting)  # the light changed
+        keys(self.frame(1), inverting)  # another picture
+        assert (keys.generated, keys.reused) == (3, 0)
+
+    def test_a_moved_face_calls_the_generator(self, inverting):
+        from core.background import BackgroundKeys
+
+        keys, image = BackgroundKeys(max_age=5, move=0.05), self.frame()
+        crop = TestSurrounds.crop_matrix
+        keys(image, inverting, 1.0, [crop(200, 100, 120, 256)])
+        keys(image, inverting, 1.0, [crop(202, 100, 120, 256)])  # 2 px of a 156 px box: kept
+        assert keys.reused == 1
+        keys(image, inverting, 1.0, [crop(230, 100, 120, 256)])  # 30 px: the surround is restyled
+        keys(image, inverting, 1.0, [])  # the face left
+        assert (keys.generated, keys.reused) == (3, 1)
+
+    def test_a_reused_background_follows_the_frame_where_the_style_follows_the_photo(self, inverting):
+        """On a grey picture the negative is a style that follows the photo's luminance everywhere (gain -1): a reused
+        key brought up against a shifted frame is close to that frame's own negative, far closer than the key
+        frame's output is."""
+        import cv2
+
+        from core.background import BackgroundKeys
+
+        image = np.repeat(self.frame(2)[..., :1], 3, 2)
+        shifted = cv2.warpAffine(image, np.float32([[1, 0, 3], [0, 1, 2]]), image.shape[1::-1],
+                                 borderMode=cv2.BORDER_REFLECT)
+        keys = BackgroundKeys(max_age=2, change=50.0)
+        first = keys(image, inverting)
+        reused = keys(shifted, inverting)
+        assert keys.reused == 1
+        truth = stylize_background(shifted, inverting).astype(int)
+        assert np.abs(reused - truth).mean() < 0.5 * np.abs(first - truth).mean()
+
+    def test_tiles_and_strength_zero_are_never_reused(self, inverting):
+        from core.background import BackgroundKeys
+
+        keys = BackgroundKeys(max_age=5)
+        small = self.frame(shape=(100, 120))  # at its own size: tiles
+        keys(small, inverting), keys(small, inverting)
+        np.testing.assert_array_equal(keys(self.frame(), inverting, 0.0), self.frame())
+        assert (keys.generated, keys.reused) == (0, 0)
+
+    @pytest.mark.parametrize("kwargs", [{"max_age": -1}, {"change": -1.0}, {"move": -0.1}])
+    def test_bad_settings(self, kwargs):
+        from core.background import BackgroundKeys
+
+        with pytest.raises(ValueError, match="max_age >= 0"):
+            BackgroundKeys(**kwargs)
+
+    def test_frame_stylizer_reuses_backgrounds_in_full_mode_only(self):
+        import core.engine as engine
+        from core.images import load_image
+
+        photo = load_image(ROOT / "examples" / "astronaut.jpg")
+        full = engine.FrameStylizer(str(ROOT / "styles" / "ink"), mode="full", reuse=2)
+        for t in range(3):
+            full(photo, t / 30)
+        assert (full.background_keys.generated, full.background_keys.reused) == (1, 2)
+        full.reset()
+        assert (full.background_keys.generated, full.background_keys.reused) == (0, 0)
+        assert engine.FrameStylizer(str(ROOT / "styles" / "ink"), mode="face", reuse=2).background_keys is None
+        assert engine.FrameStylizer(str(ROOT / "styles" / "ink"), mode="full", reuse=0).background_keys is None

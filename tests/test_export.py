@@ -171,3 +171,71 @@ class TestRefreshGraphs:
         feeds = dict(zip(ONNX_INPUTS, (image.numpy(), landmarks.numpy(), alpha.numpy())))
         (tmp_path / "old.onnx").write_bytes(before["model.onnx"])
         np.testing.assert_allclose(run(new.path / "model.onnx", feeds), run(tmp_path / "old.onnx", feeds), atol=2e-5)
+
+
+class TestLayoutPerGraph:
+    """ORT's NCHWc layout transformer helps a decoder CNN and costs a graph without one (docs/engine.md): the export
+    records which, the runner follows it, and both settings give the same outputs."""
+
+    @pytest.fixture(scope="class")
+    def packages(self, tmp_path_factory):
+        from core.export import save_style
+
+        torch.manual_seed(0)
+        cfg = GeneratorConfig(channels=4, blocks=1, head="art", palette=4, pixel_skip=True)
+        folder = tmp_path_factory.mktemp("layout")
+        lean = save_style(folder / "lean", Generator(cfg).eval(), StyleConfig(name="lean", resolution=64),
+                          np.zeros((64, 128, 3), np.uint8))
+        active = Generator(cfg).eval()
+        with torch.no_grad():
+            active.to_rgb[0].weight.add_(0.01)  # the decoder now changes the output: its CNN stays in the graph
+        cnn = save_style(folder / "cnn", active, StyleConfig(name="cnn", resolution=64), np.zeros((64, 128, 3), np.uint8))
+        return lean, cnn
+
+    def test_an_inert_decoder_turns_the_transformer_off(self, packages):
+        lean, cnn = packages
+        assert {v["nchwc"] for v in lean.config.onnx.values()} == {False}
+        assert {v["nchwc"] for v in cnn.config.onnx.values()} == {True}
+
+    def test_the_runner_follows_the_package(self, packages, monkeypatch):
+        import core.runtime as R
+
+        seen = []
+        real = R.onnx_session
+        monkeypatch.setattr(R, "onnx_session", lambda file, threads=None, nchwc=True: seen.append(nchwc) or
+                            real(file, threads, nchwc))
+        for package in packages:
+            R.OnnxRunner(package)
+        assert seen == [False, True]
+
+    def test_a_package_without_the_key_keeps_ort_defaults(self, packages, monkeypatch):
+        import core.runtime as R
+        from core.package import load_style
+
+        lean = packages[0]
+        monkeypatch.setattr(lean.config, "onnx", {k: {m: x for m, x in v.items() if m != "nchwc"}
+                                                  for k, v in lean.config.onnx.items()})
+        seen = []
+        real = R.onnx_session
+        monkeypatch.setattr(R, "onnx_session", lambda file, threads=None, nchwc=True: seen.append(nchwc) or
+                            real(file, threads, nchwc))
+        R.OnnxRunner(lean)
+        assert seen == [True]
+        assert load_style(lean.path).config.onnx["fp32"]["nchwc"] is False  # the file itself still says so
+
+    def test_same_outputs_either_way(self, packages):
+        from core.runtime import onnx_session
+
+        for package in packages:
+            gen_inputs = example_inputs(Generator(GeneratorConfig(channels=4, blocks=1)), 64, batch=2, seed=7)
+            feeds = dict(zip(ONNX_INPUTS, (t.numpy() for t in gen_inputs)))
+            on = onnx_session(package.path / "model.onnx", 1, True).run(None, feeds)[0]
+            off = onnx_session(package.path / "model.onnx", 1, False).run(None, feeds)[0]
+            np.testing.assert_allclose(on, off, atol=1e-3)  # float order only (the parity gate allows more)
+
+    def test_validation_wants_a_boolean(self):
+        from core.package import onnx_report_problem
+
+        assert onnx_report_problem({"fp32": {"nchwc": False}}) is None
+        assert "must be true or false" in onnx_report_problem({"fp32": {"nchwc": "no"}})
+        assert "must be true or false" in onnx_report_problem({"fp32": {"nchwc": 0}})

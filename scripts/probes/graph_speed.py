@@ -1,5 +1,6 @@
 """Two ONNX graphs of one style against each other (issue 15): median ms at batch 1 and 2, interleaved in one
-process (both sessions alive, so both are slowed alike), and the largest output difference.
+process (both sessions alive, so both are slowed alike), and the largest output difference. Each session is made as
+the runtime makes it for its package (core.runtime.onnx_session with the package's `nchwc` setting).
 
     python scripts/probes/graph_speed.py OLD/model.onnx NEW/model.onnx [THREADS]   # ORT intra-op threads, default 2
 """
@@ -7,20 +8,19 @@ import sys
 import time
 
 import numpy as np
-import onnxruntime as ort
 
 sys.path.insert(0, ".")
 from core.aligned import template_mesh  # noqa: E402
 from core.package import load_style  # noqa: E402
+from core.runtime import onnx_session  # noqa: E402
 
 
 THREADS = int(sys.argv[3]) if len(sys.argv) > 3 else 2
 
 
-def session(path: str) -> ort.InferenceSession:
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads = THREADS, 1
-    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+def session(path: str):
+    nchwc = load_style(path.rsplit("/", 1)[0]).config.onnx.get("fp32", {}).get("nchwc", True)
+    return onnx_session(path, THREADS, nchwc)
 
 
 old, new = session(sys.argv[1]), session(sys.argv[2])
