@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -343,11 +344,23 @@ def patches(x: torch.Tensor, size: int, count: int, generator: torch.Generator, 
     return p
 
 
+def sorted_projections(x: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+    """Samples x (N, D) projected on directions (D, K) and sorted: (K, N), differentiable in x. On a CPU the order
+    comes from NumPy: torch's sort along samples took 5.7 ms for 2048 x 64 where NumPy takes 0.5-1 ms, and the quick
+    preset sorts twice per VGG tap per step (docs/training.md, "Step cost")."""
+    p = directions.t() @ x.t()
+    if p.device.type != "cpu" or p.dtype not in (torch.float32, torch.float64):
+        return p.sort(-1).values
+    if not p.requires_grad:
+        return torch.from_numpy(np.sort(p.numpy(), axis=-1))
+    return p.gather(1, torch.from_numpy(np.argsort(p.detach().numpy(), axis=-1)))
+
+
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
     """Sliced Wasserstein-2 distance between sample sets a, b (N, D) along directions (D, K)."""
-    pa, _ = (a @ directions).sort(0)
+    pa = sorted_projections(a, directions)
     with torch.set_grad_enabled(b.requires_grad):  # the artworks' side needs no graph
-        pb, _ = (b @ directions).sort(0)
+        pb = sorted_projections(b, directions)
     return (pa - pb).pow(2).mean()
 
 

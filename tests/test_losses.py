@@ -216,6 +216,19 @@ class TestStyleStatistics:
         assert L.sliced_wasserstein(a, a.flip(0), d) == 0  # order-free: a distance between sets
         torch.testing.assert_close(L.sliced_wasserstein(a, a + 0.5, d), torch.tensor(0.25))
 
+    def test_sorted_projections_match_torch_sort_with_gradients(self):
+        g = torch.Generator().manual_seed(0)
+        x = torch.randn(257, 6, generator=g, dtype=torch.float64, requires_grad=True)
+        d = torch.randn(6, 5, generator=g, dtype=torch.float64)
+        got = L.sorted_projections(x, d)
+        torch.testing.assert_close(got, (d.t() @ x.t()).sort(-1).values, rtol=0, atol=0)
+        torch.testing.assert_close(got, (x @ d).sort(0).values.t(), rtol=0, atol=1e-12)
+        assert torch.autograd.gradcheck(lambda t: L.sorted_projections(t, d), (x,))
+        with torch.no_grad():
+            torch.testing.assert_close(L.sorted_projections(x, d), got.detach(), rtol=0, atol=0)
+        half = L.sorted_projections(x.detach().to(torch.bfloat16), d.to(torch.bfloat16))  # torch's own sort
+        assert half.dtype == torch.bfloat16 and half.shape == (5, 257)
+
     def test_style_swd_prefers_the_same_distribution(self):
         g = torch.Generator().manual_seed(0)
         real = torch.randn(2, 8, 16, 16, generator=g)
