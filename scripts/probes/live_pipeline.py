@@ -1,8 +1,8 @@
 """Does overlapping a frame's tracking with the previous frame's rendering raise the live camera's throughput
 (issue 15, development)? The live report's fake camera clip through `LiveSession`, serially and in two stages
-(track in this thread, render in a worker), COUNT frames each, alternated twice.
+(track in this thread, render in a worker), COUNT frames each, alternated twice; MODE face (default) or full.
 
-    python scripts/probes/live_pipeline.py animation 240
+    python scripts/probes/live_pipeline.py animation 240 [full]
 """
 import json
 import sys
@@ -16,6 +16,7 @@ from core.images import load_image  # noqa: E402
 from studio import live  # noqa: E402
 
 style, count = sys.argv[1], int(sys.argv[2])
+mode = sys.argv[3] if len(sys.argv) > 3 else "face"
 frames = live.moving_face_frames(load_image("examples/astronaut.jpg"), frames=60)
 jpegs = [live.HEADER.pack(0.0) + cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_RGB2BGR),
                                               [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes() for f in frames]
@@ -23,7 +24,7 @@ jpegs = [live.HEADER.pack(0.0) + cv2.imencode(".jpg", cv2.cvtColor(f, cv2.COLOR_
 
 def session():
     s = live.LiveSession()
-    s.update(live.LiveSettings.parse(json.dumps({"style": style, "mode": "face"})))
+    s.update(live.LiveSettings.parse(json.dumps({"style": style, "mode": mode})))
     for j in jpegs[:10]:
         s.process(j)
     return s
@@ -54,4 +55,4 @@ def staged():
 for _ in range(2):
     for name, fn in (("serial", serial), ("two stages", staged)):
         wall, cpu = fn()
-        print(f"{style} {name}: {wall:.1f} ms per frame ({1000 / wall:.1f} FPS), CPU {cpu:.1f} ms per frame", flush=True)
+        print(f"{style} {mode} {name}: {wall:.1f} ms per frame ({1000 / wall:.1f} FPS), CPU {cpu:.1f} ms per frame", flush=True)
