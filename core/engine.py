@@ -347,8 +347,8 @@ class FrameStylizer:
         rgb, faces, timings = tracked.image, tracked.faces, dict(tracked.timings)
         t0 = time.perf_counter()
         matrices = face_matrices(faces, self.runner.resolution) if self.surround else []
-        restyled = self.background_keys or stylize_background
-        background = restyled(rgb, self.runner, self.strength, matrices) if self.mode == "full" else None
+        restyle_background = self.background_keys or stylize_background
+        background = restyle_background(rgb, self.runner, self.strength, matrices) if self.mode == "full" else None
         timings["background"] = (time.perf_counter() - t0) * 1000
         t0 = time.perf_counter()
         out, face_alphas, _ = stylize_faces_scored(rgb, faces, self.runner, self.alpha, self.strength, background,
