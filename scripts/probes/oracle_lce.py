@@ -1,0 +1,85 @@
+"""CAPACITY CHECK ONLY (issue 13, development): `oracle_head.py` with one more generic op, local contrast equalization
+(box radius 8 px at 256, a learned mix, starting at sigmoid(-2) = 0.12) of the luma the XDoG lines are drawn on: do
+lines in low-contrast regions (hair strands, wrinkles; the painters draw on CLAHE lightness) raise what the head can
+reach when fitted *paired* to its painter? Never a recipe. VARIANT: base (the head as it is) or lce. One thread.
+
+    python scripts/probes/oracle_lce.py animation styles/animation 40 base   # and ... lce, side by side
+"""
+import sys, time, types
+import numpy as np
+import torch
+import torch.nn.functional as F
+sys.path.insert(0, ".")
+import core.generator as G
+from core.export import load_generator
+from core.package import load_style
+from studio.metrics import LPIPS
+from studio.losses import normalize_channels
+from scripts.probes.common import scored_faces
+
+style, pkg, steps, variant = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+torch.set_num_threads(1)
+faces, photos, t1, _ = scored_faces(style, 48)
+to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float() / 127.5 - 1
+P, T = to(photos), to(t1)
+tr, te = slice(0, 24), slice(24, 48)
+head = load_generator(load_style(pkg)).art
+
+def box(x, r):
+    return F.avg_pool2d(F.pad(x, (r, r, r, r), mode="replicate"), 2 * r + 1, stride=1)
+
+if variant == "lce":
+    head.lce_logit = torch.nn.Parameter(torch.tensor(-2.0))
+    LCE_RADIUS = 8.0  # px at 256
+    real_luma = G.luma
+    def forward(self, image, maps):
+        # same as ArtHead.forward, with lit = luma(fine) locally contrast-equalized by a learned amount
+        calls = {"n": 0}
+        def luma_patched(x):
+            out = real_luma(x)
+            calls["n"] += 1
+            if calls["n"] == self._lit_call:
+                r = max(1, round(LCE_RADIUS * x.shape[-2] / 256))
+                m = box(out, r); v = (box(out * out, r) - m * m).clamp_min(0)
+                eq = ((out - m) / (v + 4e-4).sqrt() * 0.15 + 0.5).clamp(0, 1)
+                out = out + torch.sigmoid(self.lce_logit) * (eq - out)
+            return out
+        G.luma = luma_patched
+        try:
+            return G.ArtHead.forward(self, image, maps)
+        finally:
+            G.luma = real_luma
+    # which luma() call computes `lit`: count the calls of one forward
+    cnt = {"n": 0}
+    def counting(x):
+        cnt["n"] += 1
+        return real_luma(x)
+    G.luma = counting
+    with torch.no_grad():
+        G.ArtHead.forward(head, P[:1], None)
+    G.luma = real_luma
+    head._lit_call = cnt["n"]  # lit is the last luma() call in forward
+    head.forward = types.MethodType(forward, head)
+lp = LPIPS()
+
+def dist(a, b):
+    fa, fb = lp.vgg(a), lp.vgg(b)
+    return sum(((normalize_channels(fa[t]) - normalize_channels(fb[t])) ** 2 * h.to(a)).sum(1).mean((1, 2))
+               for t, h in zip(["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"], lp.heads))
+
+def cap(sl):
+    with torch.no_grad():
+        o = head(P[sl], None)
+        return float((1 - lp(o, T[sl]) / lp(P[sl], T[sl])).mean())
+
+print(style, variant, "start: train %.3f test %.3f" % (cap(tr), cap(te)), flush=True)
+opt = torch.optim.Adam([p for p in head.parameters()], lr=1e-2)
+g = torch.Generator().manual_seed(0)
+t0 = time.time()
+for step in range(steps):
+    i = torch.randint(0, 24, (6,), generator=g)
+    loss = dist(head(P[tr][i], None), T[tr][i]).mean()
+    opt.zero_grad(); loss.backward(); opt.step()
+    if step % 20 == 19:
+        extra = (" lce mix %.2f" % float(torch.sigmoid(head.lce_logit))) if variant == "lce" else ""
+        print(style, variant, step + 1, "loss %.3f" % float(loss), "test %.3f" % cap(te), "%.0fs" % (time.time() - t0) + extra, flush=True)
