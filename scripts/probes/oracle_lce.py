@@ -1,7 +1,9 @@
 """CAPACITY CHECK ONLY (issue 13, development): `oracle_head.py` with one more generic op, local contrast equalization
 (box radius 8 px at 256, a learned mix, starting at sigmoid(-2) = 0.12) of the luma the XDoG lines are drawn on: do
 lines in low-contrast regions (hair strands, wrinkles; the painters draw on CLAHE lightness) raise what the head can
-reach when fitted *paired* to its painter? Never a recipe. VARIANT: base (the head as it is) or lce. One thread.
+reach when fitted *paired* to its painter? Never a recipe. VARIANT: base (the head as it is), lce, or paper (after
+the head, light areas go to a learned paper colour above a learned luma threshold: the painters' bare-paper
+highlights). One thread.
 
     python scripts/probes/oracle_lce.py animation styles/animation 40 base   # and ... lce, side by side
 """
@@ -60,6 +62,17 @@ if variant == "lce":
     G.luma = real_luma
     head._lit_call = cnt["n"]  # lit is the last luma() call in forward
     head.forward = types.MethodType(forward, head)
+if variant == "paper":
+    head.paper_logit = torch.nn.Parameter(torch.tensor(-2.0))
+    head.paper_threshold = torch.nn.Parameter(torch.tensor(0.8))
+    head.paper_log_width = torch.nn.Parameter(torch.tensor(float(np.log(0.05))))
+    head.paper_colour = torch.nn.Parameter(torch.ones(3))
+    def forward(self, image, maps):
+        out = (G.ArtHead.forward(self, image, maps) + 1) * 0.5
+        light = torch.sigmoid((G.luma(out) - self.paper_threshold) / self.paper_log_width.exp())
+        out = out + torch.sigmoid(self.paper_logit) * light * (self.paper_colour.view(1, 3, 1, 1) - out)
+        return out.clamp(0, 1) * 2 - 1
+    head.forward = types.MethodType(forward, head)
 lp = LPIPS()
 
 def dist(a, b):
@@ -82,4 +95,8 @@ for step in range(steps):
     opt.zero_grad(); loss.backward(); opt.step()
     if step % 20 == 19:
         extra = (" lce mix %.2f" % float(torch.sigmoid(head.lce_logit))) if variant == "lce" else ""
+        if variant == "paper":
+            extra = " paper mix %.2f threshold %.2f width %.3f colour %s" % (
+                float(torch.sigmoid(head.paper_logit)), float(head.paper_threshold),
+                float(head.paper_log_width.exp()), np.round(head.paper_colour.detach().numpy(), 2).tolist())
         print(style, variant, step + 1, "loss %.3f" % float(loss), "test %.3f" % cap(te), "%.0fs" % (time.time() - t0) + extra, flush=True)
