@@ -39,3 +39,41 @@ def scored_faces(style: str, n: int):
     photos = np.stack([C.show(f.crop) for f in faces])
     cache = Path("cache/diag")
     return faces, photos, C.painter_outputs(style, faces, 1, cache), C.painter_outputs(style, faces, 2, cache)
+
+
+def lpips_distance(lp, a, b):
+    """Per-image LPIPS (B,) of images a, b (B,3,H,W) in [-1,1] with gradients (studio.metrics.LPIPS `lp`): the
+    paired capacity checks' loss."""
+    from studio.losses import normalize_channels
+
+    fa, fb = lp.vgg(a), lp.vgg(b)
+    return sum(((normalize_channels(fa[t]) - normalize_channels(fb[t])) ** 2 * h.to(a)).sum(1).mean((1, 2))
+               for t, h in zip(["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"], lp.heads))
+
+
+def head_capture(head, lp, photos, truth) -> float:
+    """Mean capture of a painting head applied to `photos` against `truth` (both (B,3,H,W) in [-1,1])."""
+    with torch.no_grad():
+        out = head(photos, None)
+        return float((1 - lp(out, truth) / lp(photos, truth)).mean())
+
+
+def fit_head_paired(head, lp, photos, truth, train: slice, test: slice, steps: int, label: str,
+                    report=lambda: "") -> None:
+    """CAPACITY CHECK ONLY: Adam (1e-2, 6 faces a step) on the LPIPS of `head`'s output to `truth` over the `train`
+    faces, printing the capture on the `test` faces every 20 steps (and `report()`). Never a training recipe."""
+    import time
+
+    opt = torch.optim.Adam(list(head.parameters()), lr=1e-2)
+    g = torch.Generator().manual_seed(0)
+    t0 = time.time()
+    n = train.stop - train.start
+    for step in range(steps):
+        i = torch.randint(0, n, (6,), generator=g)
+        loss = lpips_distance(lp, head(photos[train][i], None), truth[train][i]).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 20 == 19:
+            print(label, step + 1, "loss %.3f" % float(loss), "test %.3f" % head_capture(head, lp, photos[test],
+                  truth[test]), "%.0fs" % (time.time() - t0) + report(), flush=True)

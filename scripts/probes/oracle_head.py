@@ -5,7 +5,6 @@ artworks and photos only. Head alone on 256 px aligned probe faces (photos half,
     python scripts/probes/oracle_head.py ink styles/ink 80
 """
 import sys
-import time
 
 import numpy as np
 import torch
@@ -14,8 +13,7 @@ sys.path.insert(0, ".")
 from core.export import load_generator  # noqa: E402
 from core.package import load_style  # noqa: E402
 from studio.metrics import LPIPS
-from studio.losses import normalize_channels  # noqa: E402
-from scripts.probes.common import scored_faces  # noqa: E402
+from scripts.probes.common import fit_head_paired, head_capture, scored_faces  # noqa: E402
 
 style, pkg, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
 torch.set_num_threads(int(sys.argv[4]) if len(sys.argv) > 4 else 2)
@@ -28,28 +26,12 @@ start = {k: v.clone() for k, v in head.state_dict().items()}
 lp = LPIPS()
 
 
-def dist(a, b):
-    fa, fb = lp.vgg(a), lp.vgg(b)
-    return sum(((normalize_channels(fa[t]) - normalize_channels(fb[t])) ** 2 * h.to(a)).sum(1).mean((1, 2))
-               for t, h in zip(["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"], lp.heads))
-
-
 def cap(sl):
-    with torch.no_grad():
-        o = head(P[sl], None)
-        return float((1 - lp(o, T[sl]) / lp(P[sl], T[sl])).mean())
+    return head_capture(head, lp, P[sl], T[sl])
 
 
 print(style, "package head: train %.3f test %.3f" % (cap(tr), cap(te)), flush=True)
-opt = torch.optim.Adam([p for p in head.parameters()], lr=1e-2)
-g = torch.Generator().manual_seed(0)
-t0 = time.time()
-for step in range(steps):
-    i = torch.randint(0, 24, (6,), generator=g)
-    loss = dist(head(P[tr][i], None), T[tr][i]).mean()
-    opt.zero_grad(); loss.backward(); opt.step()
-    if step % 20 == 19:
-        print(style, step + 1, "loss %.3f" % float(loss), "test %.3f" % cap(te), "%.0fs" % (time.time() - t0), flush=True)
+fit_head_paired(head, lp, P, T, tr, te, steps, style)
 print(style, "fitted head: train %.3f test %.3f" % (cap(tr), cap(te)))
 for k, v in head.state_dict().items():
     if k != "texture" and not torch.equal(v, start[k]):

@@ -7,7 +7,7 @@ highlights). One thread.
 
     python scripts/probes/oracle_lce.py animation styles/animation 40 base   # and ... lce, side by side
 """
-import sys, time, types
+import sys, types
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -16,8 +16,7 @@ import core.generator as G
 from core.export import load_generator
 from core.package import load_style
 from studio.metrics import LPIPS
-from studio.losses import normalize_channels
-from scripts.probes.common import scored_faces
+from scripts.probes.common import fit_head_paired, head_capture, scored_faces
 
 style, pkg, steps, variant = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(1)
@@ -75,28 +74,19 @@ if variant == "paper":
     head.forward = types.MethodType(forward, head)
 lp = LPIPS()
 
-def dist(a, b):
-    fa, fb = lp.vgg(a), lp.vgg(b)
-    return sum(((normalize_channels(fa[t]) - normalize_channels(fb[t])) ** 2 * h.to(a)).sum(1).mean((1, 2))
-               for t, h in zip(["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"], lp.heads))
-
 def cap(sl):
-    with torch.no_grad():
-        o = head(P[sl], None)
-        return float((1 - lp(o, T[sl]) / lp(P[sl], T[sl])).mean())
+    return head_capture(head, lp, P[sl], T[sl])
 
 print(style, variant, "start: train %.3f test %.3f" % (cap(tr), cap(te)), flush=True)
-opt = torch.optim.Adam([p for p in head.parameters()], lr=1e-2)
-g = torch.Generator().manual_seed(0)
-t0 = time.time()
-for step in range(steps):
-    i = torch.randint(0, 24, (6,), generator=g)
-    loss = dist(head(P[tr][i], None), T[tr][i]).mean()
-    opt.zero_grad(); loss.backward(); opt.step()
-    if step % 20 == 19:
-        extra = (" lce mix %.2f" % float(torch.sigmoid(head.lce_logit))) if variant == "lce" else ""
-        if variant == "paper":
-            extra = " paper mix %.2f threshold %.2f width %.3f colour %s" % (
-                float(torch.sigmoid(head.paper_logit)), float(head.paper_threshold),
-                float(head.paper_log_width.exp()), np.round(head.paper_colour.detach().numpy(), 2).tolist())
-        print(style, variant, step + 1, "loss %.3f" % float(loss), "test %.3f" % cap(te), "%.0fs" % (time.time() - t0) + extra, flush=True)
+
+def report():
+    if variant == "lce":
+        return " lce mix %.2f" % float(torch.sigmoid(head.lce_logit))
+    if variant == "paper":
+        return " paper mix %.2f threshold %.2f width %.3f colour %s" % (
+            float(torch.sigmoid(head.paper_logit)), float(head.paper_threshold), float(head.paper_log_width.exp()),
+            np.round(head.paper_colour.detach().numpy(), 2).tolist())
+    return ""
+
+
+fit_head_paired(head, lp, P, T, tr, te, steps, f"{style} {variant}", report)
