@@ -127,23 +127,43 @@ def box_mask(box: tuple[int, ...], shape: tuple[int, ...], feather: float = SURR
     return np.minimum.outer(axis(y0, y1, shape[0]), axis(x0, x1, shape[1]))[..., None]
 
 
-def surround_guides(image: np.ndarray, matrices: list[np.ndarray], size: int) -> tuple[list, list]:
-    """(boxes, guides): for each photo -> crop matrix whose surround gains SURROUND_GAIN in resolution over the
-    whole picture's reduced rendering, its `surround_box` and that part of `image` reduced to fit `size` px."""
-    h, w = image.shape[:2]
-    scale = min(1.0, size / max(h, w))  # the background's reduction
-    boxes, guides = [], []
+def surround_boxes(shape: tuple[int, ...], matrices: list[np.ndarray], size: int) -> list:
+    """The `surround_box` of each photo -> crop matrix whose surround gains SURROUND_GAIN in resolution over the
+    whole picture's reduced rendering, in an image of `shape` (H, W, ...)."""
+    scale = min(1.0, size / max(shape[:2]))  # the background's reduction
+    boxes = []
     for m in matrices:
-        box = surround_box(m, size, image.shape)
-        x0, y0, x1, y1 = box
-        side = max(x1 - x0, y1 - y0)
-        if side <= 1 or min(size, side) < SURROUND_GAIN * side * scale:
-            continue
-        reduce = min(1.0, size / side)
+        box = surround_box(m, size, shape)
+        side = max(box[2] - box[0], box[3] - box[1])
+        if side > 1 and min(size, side) >= SURROUND_GAIN * side * scale:
+            boxes.append(box)
+    return boxes
+
+
+def box_guides(image: np.ndarray, boxes: list, size: int) -> list:
+    """Each box (x0, y0, x1, y1) of `image` reduced to fit `size` px: what the generator restyles."""
+    guides = []
+    for x0, y0, x1, y1 in boxes:
+        reduce = min(1.0, size / max(x1 - x0, y1 - y0))
         small = (max(1, round((x1 - x0) * reduce)), max(1, round((y1 - y0) * reduce)))
         guides.append(cv2.resize(image[y0:y1, x0:x1], small, interpolation=cv2.INTER_AREA))
-        boxes.append(box)
-    return boxes, guides
+    return guides
+
+
+def surround_guides(image: np.ndarray, matrices: list[np.ndarray], size: int) -> tuple[list, list]:
+    """(boxes, guides): `surround_boxes` and each box's part of `image` reduced to fit `size` px (`box_guides`)."""
+    boxes = surround_boxes(image.shape, matrices, size)
+    return boxes, box_guides(image, boxes, size)
+
+
+def reduced_picture(image: np.ndarray, size: int) -> np.ndarray | None:
+    """`image` reduced to `background_size` for the one-call background pass, or None where that pass does not
+    apply (a small picture stylized at its own size, a long panorama in tiles)."""
+    h, w = image.shape[:2]
+    small = background_size(h, w, size)
+    if small == (h, w) or max(small) > size:
+        return None
+    return cv2.resize(image, small[::-1], interpolation=cv2.INTER_AREA)
 
 
 def restyle(runner: Runner, images: list[np.ndarray]) -> list[np.ndarray]:
@@ -189,20 +209,28 @@ def stylize_background(image: np.ndarray, runner: Runner, strength: float = 1.0,
         return image.copy()
     h, w = image.shape[:2]
     size = runner.resolution
-    small = background_size(h, w, size)
     boxes, guides = surround_guides(image, list(matrices), size)
-    if small != (h, w) and max(small) <= size:  # the usual case: one call for the picture and its surrounds
-        guide = cv2.resize(image, small[::-1], interpolation=cv2.INTER_AREA)
+    guide = reduced_picture(image, size)
+    if guide is not None:  # the usual case: one call for the picture and its surrounds
         styled = restyle(runner, [guide] + guides)
-        background, styled = guided_upsample(image, guide, styled[0], strength), styled[1:]
-    else:  # a small picture at its own size, a long panorama in tiles; the surrounds in a call of their own
-        if small == (h, w):
-            background = stylize_tiles(image, runner, strength)
-        else:
-            guide = cv2.resize(image, small[::-1], interpolation=cv2.INTER_AREA)
-            background = guided_upsample(image, guide, stylize_tiles(guide, runner), strength)
-        styled = restyle(runner, guides) if guides else []
+        return compose_background(image, guide, styled[0], boxes, guides, styled[1:], strength)
+    # a small picture at its own size, a long panorama in tiles; the surrounds in a call of their own
+    small = background_size(h, w, size)
+    if small == (h, w):
+        background = stylize_tiles(image, runner, strength)
+    else:
+        reduced = cv2.resize(image, small[::-1], interpolation=cv2.INTER_AREA)
+        background = guided_upsample(image, reduced, stylize_tiles(reduced, runner), strength)
+    styled = restyle(runner, guides) if guides else []
     return blend_surrounds(image, background, boxes, guides, styled, strength)
+
+
+def compose_background(image: np.ndarray, guide: np.ndarray, styled: np.ndarray, boxes: list, guides: list,
+                       surrounds: list, strength: float = 1.0, fresh: bool = True) -> np.ndarray:
+    """The full-size background of `image` from the generator's output `styled` for its reduced picture `guide`
+    (`guided_upsample`) with each box's restyled surround blended in (`blend_surrounds`)."""
+    background = guided_upsample(image, guide, styled, strength)
+    return blend_surrounds(image, background, boxes, guides, surrounds, strength, fresh)
 
 
 BACKGROUND_AGE = 2  # frames (camera, video) a stylized background is reused before the generator runs again
@@ -258,23 +286,21 @@ class BackgroundKeys:
                  matrices: list[np.ndarray] = ()) -> np.ndarray:
         strength = check_strength(strength)
         image = np.ascontiguousarray(image)
-        h, w = image.shape[:2]
         size = runner.resolution
-        small = background_size(h, w, size)
-        if strength == 0 or small == (h, w) or max(small) > size:  # nothing to reuse: tiles, or the photo itself
+        guide = reduced_picture(image, size) if strength else None
+        if guide is None:  # nothing to reuse: strength 0, tiles, or the photo itself
             self._key = None
             return stylize_background(image, runner, strength, matrices)
-        guide = cv2.resize(image, small[::-1], interpolation=cv2.INTER_AREA)
-        boxes, guides = surround_guides(image, list(matrices), size)
+        boxes = surround_boxes(image.shape, list(matrices), size)
         key, thumb = self._key, _thumb(guide)
         if (key is None or key.age >= self.max_age or key.guide.shape != guide.shape
                 or float(np.abs(key.thumb - thumb).mean()) > self.change or _moved(key.boxes, boxes, self.move)):
+            guides = box_guides(image, boxes, size)  # the surrounds' reduced photos only when they are restyled
             styled = restyle(runner, [guide] + guides)
             self._key = _Key(thumb, guide, styled[0], boxes, guides, styled[1:])
             self.generated += 1
-            background = guided_upsample(image, guide, styled[0], strength)
-            return blend_surrounds(image, background, boxes, guides, styled[1:], strength)
+            return compose_background(image, guide, styled[0], boxes, guides, styled[1:], strength)
         key.age += 1
         self.reused += 1
-        background = guided_upsample(image, key.guide, key.styled, strength)
-        return blend_surrounds(image, background, key.boxes, key.guides, key.surrounds, strength, fresh=False)
+        return compose_background(image, key.guide, key.styled, key.boxes, key.guides, key.surrounds, strength,
+                                  fresh=False)
