@@ -28,7 +28,8 @@ HEADS = ("art", "rgb")  # GeneratorConfig.head: the painting head, or the decode
 MODEL_FIELDS = {"channels": ("int", 1, 512), "blocks": ("int", 0, 64), "global_warp": ("bool",),
                 "local_warp": ("bool",), "tps_reg": ("number", 0, 1), "skip_bottleneck": ("int", 0, 512),
                 "head": ("choice", HEADS), "pixel_skip": ("bool",), "palette": ("int", 0, 32),
-                "anchors": ("int", 0, 64), "strokes": ("bool",)}
+                "anchors": ("int", 0, 64), "strokes": ("bool",), "refiner": ("int", 0, 64),
+                "refiner_blocks": ("int", 1, 8)}
 
 
 @dataclass
@@ -52,6 +53,9 @@ class GeneratorConfig:
     # local instead of moving the whole crop (0: unanchored, older packages)
     strokes: bool = False  # art head only: brush strokes (smoothing along the edges' flow) with bristle streaks
     # and impasto relief, all amounts learned (False: older packages)
+    refiner: int = 0  # width of a residual conv refiner after the head, trained on pairs the artworks give
+    # (studio.refine; 0: none, older packages)
+    refiner_blocks: int = 4  # its residual blocks (dilations 1, 2, 4, 1, ...)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,11 +68,14 @@ class GeneratorConfig:
             raise ValueError(f"unknown generator config keys {sorted(unknown)}; expected a subset of {sorted(names)}")
         # packages written before a key existed have full skips and no painting head
         config = cls(**{"skip_bottleneck": 0, "head": "rgb", "pixel_skip": False, "palette": 0, "strokes": False,
-                         "anchors": 0, **data})
+                         "anchors": 0, "refiner": 0, "refiner_blocks": 4, **data})
         if config.head not in HEADS:
             raise ValueError(f"unknown generator head {config.head!r}; expected one of {HEADS}")
         if not 0 <= int(config.anchors) <= 64:
             raise ValueError(f"generator anchors must be 0 (off) to 64 per side, got {config.anchors}")
+        if not 0 <= int(config.refiner) <= 64 or not 1 <= int(config.refiner_blocks) <= 8:
+            raise ValueError(f"generator refiner must be 0 (off) to 64 wide with 1 to 8 blocks, got "
+                             f"{config.refiner} wide, {config.refiner_blocks} blocks")
         if not 0 <= int(config.palette) <= 32:
             raise ValueError(f"generator palette must be 0 (off) to 32 colours, got {config.palette}")
         return config

@@ -138,12 +138,13 @@ def to_int8(src: Path, dst: Path) -> Path:
 
 def onnx_report(generator: Generator, resolution: int, folder: Path, repeats: int = 5) -> dict:
     """Max abs error vs torch and median latency (batch 1, 2 threads) for each ONNX variant, and `nchwc`: whether
-    the runtime keeps ORT's NCHWc layout transformer. It helps a decoder CNN and costs a graph without one
-    (an inert decoder leaves only the head's narrow convolutions: 0.82-0.89x the time without it, docs/engine.md)."""
+    the runtime keeps ORT's NCHWc layout transformer. It helps a decoder CNN or a refiner and costs a graph without
+    either (an inert decoder leaves only the head's narrow convolutions: 0.82-0.89x the time without it; a refiner
+    at 256 px: 62 against 69 ms, docs/engine.md)."""
     image, landmarks, alpha = example_inputs(generator, resolution, batch=2, seed=1)
     with torch.no_grad():
         ref = OnnxStyleModel(generator, resolution).eval()(image, landmarks, alpha).numpy()
-        nchwc = not generator.inert()
+        nchwc = not generator.inert() or bool(generator.config.refiner)
     feeds = {"image": image.numpy(), "landmarks": landmarks.numpy(), "alpha": alpha.numpy()}
     one = {k: v[:1] for k, v in feeds.items()}
     report = {}
@@ -349,6 +350,31 @@ def refresh_graphs(package: StylePackage) -> StylePackage:
         config.onnx = export_graphs(generator, config.resolution, Path(tmp))
         files.update({name: (Path(tmp) / name).read_bytes() for name in ONNX_FILES.values()})
     files[CONFIG_FILE] = config.to_json().encode()
+    files[CARD_FILE] = render_card(config).encode()
+    return write_package(package.path, files, overwrite=True)
+
+
+def replace_generator(package: StylePackage, generator: Generator, training: dict | None = None,
+                      description: str | None = None) -> StylePackage:
+    """Write `generator` (same template, e.g. with a refiner added) into a package: weights, graphs, style.json's
+    model and ONNX report, `training` merged into style.json's "training", the description when given, and the
+    card; every other file (preview, texture, attribution) is kept byte for byte."""
+    from safetensors.torch import save
+
+    generator = generator.eval().cpu()
+    config = StyleConfig.from_dict(json.loads((package.path / CONFIG_FILE).read_text()))
+    config.model = generator.config.to_dict()
+    config.training = {**config.training, **(training or {})}
+    config.description = config.description if description is None else description
+    config.validate()
+    files = {f.name: f.read_bytes() for f in package.path.iterdir() if f.is_file()}
+    with tempfile.TemporaryDirectory() as tmp:
+        config.onnx = export_graphs(generator, config.resolution, Path(tmp))
+        files.update({name: (Path(tmp) / name).read_bytes() for name in ONNX_FILES.values()})
+    state = {k: v.detach().contiguous() for k, v in generator.state_dict().items()}
+    files[WEIGHTS_FILE] = save(state, metadata={"format": "pt", "style": config.name})
+    files[CONFIG_FILE] = config.to_json().encode()
+    files[MOBILE_FILE] = (json.dumps(mobile_spec(config), indent=2) + "\n").encode()
     files[CARD_FILE] = render_card(config).encode()
     return write_package(package.path, files, overwrite=True)
 

@@ -362,6 +362,35 @@ class ArtHead(nn.Module):
         return out.clamp(0, 1) * 2 - 1
 
 
+REFINER_DILATIONS = (1, 2, 4, 1, 2, 4, 8, 1)
+
+
+def refiner_conv(cin: int, cout: int, dilation: int = 1) -> nn.Conv2d:
+    """A 3x3 conv with edge-replicating padding (no dark frame along the border), dilated by `dilation` px."""
+    return nn.Conv2d(cin, cout, 3, 1, padding=dilation, dilation=dilation, padding_mode="replicate")
+
+
+class Refiner(nn.Module):
+    """A painting (B,3,H,W) in [-1,1] -> the same plus a learned residual, clamped: what the artworks have that the
+    head's rendering of the same scene lacks (cels following regions, crisp outlines, dabs). Its output layer starts
+    at zero, so an untrained refiner is the identity; `studio.refine` trains it on pairs made from the artworks."""
+
+    def __init__(self, width: int, blocks: int = 4) -> None:
+        super().__init__()
+        self.inp = refiner_conv(3, width)
+        self.body = nn.ModuleList(nn.Sequential(refiner_conv(width, width, d), nn.LeakyReLU(0.2),
+                                                refiner_conv(width, width)) for d in REFINER_DILATIONS[:blocks])
+        self.out = refiner_conv(width, 3)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.inp(image), 0.2)
+        for block in self.body:
+            x = x + block(x)
+        return (image + self.out(x)).clamp(-1, 1)
+
+
 class Generator(nn.Module):
     """image (B,3,H,W) in [-1,1], canonical landmarks (B,73,2) normalized, alpha (B,) -> image (B,3,H,W) in [-1,1].
 
@@ -394,6 +423,8 @@ class Generator(nn.Module):
             nn.init.zeros_(self.to_maps[0].weight)
             nn.init.zeros_(self.to_maps[0].bias)
             self.art = ArtHead(palette=config.palette, strokes=config.strokes)
+        if config.refiner:
+            self.refiner = Refiner(config.refiner, config.refiner_blocks)
         self._warps: dict[tuple, TemplateTPS] = {}
         self.shortcut = True  # `inert` may skip the decoder's CNN; False always runs it (tests compare the two)
 
@@ -424,7 +455,7 @@ class Generator(nn.Module):
             return False
         outs = list(self.to_rgb.parameters()) + (list(self.to_maps.parameters()) if self.config.head == "art" else [])
         if torch.is_grad_enabled() and any(p.requires_grad for n, p in self.named_parameters()
-                                           if not n.startswith("art.")):
+                                           if not n.startswith(("art.", "refiner."))):
             return False
         return all(not bool(p.detach().any()) for p in outs)
 
@@ -488,7 +519,14 @@ class Generator(nn.Module):
             out = rgb
         else:
             out = self.art(rgb.detach() if detach else rgb, maps.detach() if detach and maps is not None else maps)
+        if self.config.refiner:
+            out = self.refiner(out)
         return (out, rgb) if with_decoder else out
+
+    def paint(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor | float = 1.0) -> torch.Tensor:
+        """The output before the refiner (B,3,H,W): what the refiner's training pairs start from."""
+        rgb, maps = self.decode(image, points, alpha)
+        return rgb if self.config.head != "art" else self.art(rgb, maps)
 
 
 def count_parameters(module: nn.Module) -> int:

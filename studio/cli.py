@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "studio.hub_photos",
     "studio.train",
     "studio.texture",
+    "studio.refine",
     "studio.weights",
 ]
 
@@ -38,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "push-photos": ("studio.hub_photos", "publish a photo pool to the Hub as a dataset"),
     "train": ("studio.train", "train a style from a folder of artworks and a photo pool"),
     "texture": ("studio.texture", "give a style the fine detail of its artworks (texture transfer)"),
+    "refine": ("studio.refine", "give a style a refiner trained on its artworks"),
     "weights": ("studio.weights", "fetch the VGG16/LPIPS weights the trainer needs (when ../shared is absent)"),
 }
 

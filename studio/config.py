@@ -17,7 +17,8 @@ PERCEPTUAL_DTYPES = ("float32", "bfloat16", "auto")
 DEFAULT_WEIGHTS = {"adv": 1.0, "cycle": 5.0, "content": 1.0, "deform": 1.0, "color": 0.0, "texture": 0.0,
                    "patch": 0.0, "palette": 0.0, "layout": 0.0, "style": 0.0, "base": 0.0, "structure": 0.0}
 # Settings that may change between a run and its resumption; every other one must match.
-RESUMABLE = {"steps", "checkpoint_every", "keep_checkpoints", "preview_every", "threads", "mixed_precision"}
+RESUMABLE = {"steps", "checkpoint_every", "keep_checkpoints", "preview_every", "threads", "mixed_precision",
+             "refine_steps"}
 STYLE_REPRESENTATIONS = ("rgb", "surface", "gray")  # views the style loss compares (studio.losses.style_representation)
 PRESETS = ("quick", "paint", "gan", "full")
 QUICK_STYLE_TAPS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # relu4_3 added: oil 0.079 -> 0.099, animation
@@ -45,6 +46,8 @@ class TrainConfig:
     package_keep_shape: float = 0.0  # the package's keep_shape (1: faces keep their own shape plus the style's change)
     artwork_texture: str = "off"  # the package's texture stage (core.texture: the artworks' strokes and paper on
     # each output): "on", "off", or "auto": on when it brings outputs closer to artworks it did not see
+    refine_steps: int = 0  # after training, a refiner fitted for this many steps on pairs the artworks give
+    # (studio.refine: each artwork destyled and painted by the head, back to itself); 0: none
     betas: tuple[float, float] = (0.5, 0.99)
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     warmup_steps: int = 200  # first steps train G alone to reproduce the aligned photo (L1 + content)
@@ -122,6 +125,8 @@ class TrainConfig:
             raise bad(f"package_keep_shape {self.package_keep_shape} must be in [0, 1]")
         if self.artwork_texture not in ("auto", "on", "off"):
             raise bad(f"artwork_texture {self.artwork_texture!r} must be 'auto', 'on' or 'off'")
+        if not 0 <= int(self.refine_steps) <= 100000:
+            raise bad(f"refine_steps {self.refine_steps} must be between 0 (no refiner) and 100000")
         if self.freeze_decoder and GeneratorConfig.from_dict(self.generator).head != "art":
             raise bad("freeze_decoder trains only the painting head: set generator head 'art'")
         for key in ("steps", "batch", "grad_accum", "checkpoint_every", "preview_every", "r1_every",

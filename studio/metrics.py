@@ -39,6 +39,14 @@ class LPIPS(torch.nn.Module):
         return total
 
 
+def lpips_loss(metric: LPIPS, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-image LPIPS (B,) of a, b (B,3,H,W) in [-1,1] *with* gradients (the metric's forward has none): the
+    refiner's paired loss on the artworks (studio.refine) and the probes' capacity checks."""
+    fa, fb = metric.vgg(a), metric.vgg(b)
+    return sum(((normalize_channels(fa[t]) - normalize_channels(fb[t])) ** 2 * h.to(a)).sum(1).mean((1, 2))
+               for t, h in zip(TAPS, metric.heads))
+
+
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """(N, H, W, 3) uint8 -> (N, 3, H, W) float in [-1, 1] (`core.images.images_to_unit`)."""
     return torch.from_numpy(images_to_unit(images))

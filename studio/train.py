@@ -548,7 +548,33 @@ def _export(trainer: Trainer, config: TrainConfig, out: Path, name: str, style: 
     attribution = made["attribution"]
     extra = {ATTRIBUTION_FILE: (json.dumps(attribution, indent=1) + "\n").encode()} if attribution else None
     package = save_style(out, generator, style_cfg, result.preview, overwrite=overwrite, extra_files=extra)
+    package = _add_refiner(package, config, style, styles, photos)
     return _add_texture(package, config, style, styles, photos)
+
+
+def _add_refiner(package: StylePackage, config: TrainConfig, style: StyleSet, styles: Any, photos: Any
+                 ) -> StylePackage:
+    """The package's refiner per `config.refine_steps` (studio.refine), trained at the package's resolution on the
+    artworks alone and kept only where it brings outputs closer to them; without the LPIPS weights or with too few
+    artworks the package stays as trained."""
+    from studio.refine import refine_package
+
+    if not config.refine_steps:
+        return package
+    source = styles if styles is not None else style.files
+    every = max(1, config.refine_steps // 10)
+
+    def show(step: int, steps: int, parts: dict) -> None:
+        if step % every == 0 or step == steps:
+            log.info("refiner step %d/%d: %s", step, steps, {k: round(v, 4) for k, v in parts.items()})
+    try:
+        package, report = refine_package(package, source, config.refine_steps, cache_dir=config.cache_dir,
+                                         progress=show, decide=True, photos=photos)
+    except (FileNotFoundError, ValueError) as exc:
+        log.warning("no refiner for %s: %s", package.path, exc)
+        return package
+    log.info("refiner: %s", report)
+    return package
 
 
 def _add_texture(package: StylePackage, config: TrainConfig, style: StyleSet, styles: Any, photos: Any
@@ -595,6 +621,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--texture", choices=("auto", "on", "off"), help="the package's texture stage, the artworks' "
                    "strokes and paper on each output (core.texture); the quick preset's 'auto' keeps it where it "
                    "brings outputs closer to artworks it did not see")
+    p.add_argument("--refine-steps", type=int, help="after training, fit a refiner for this many steps on pairs the "
+                   "artworks give (studio.refine; 0: none)")
     p.add_argument("--run-dir", help="checkpoints, losses and plots (default: runs/NAME)")
     p.add_argument("--resume", action="store_true", help="continue the latest checkpoint in --run-dir")
     p.add_argument("--overrides", help="landmark override JSON written by the landmark editor")
@@ -616,7 +644,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if saved.is_file():
             base = TrainConfig.load(saved)
     flags = {"steps": args.steps, "size": args.size, "batch": args.batch, "missing": args.missing,
-             "artwork_license": args.artwork_license, "threads": args.threads, "artwork_texture": args.texture}
+             "artwork_license": args.artwork_license, "threads": args.threads, "artwork_texture": args.texture,
+             "refine_steps": getattr(args, "refine_steps", None)}
     data = {k: v for k, v in flags.items() if v is not None}
     if args.no_tps:
         data["no_tps"] = True

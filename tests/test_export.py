@@ -197,6 +197,14 @@ class TestLayoutPerGraph:
         assert {v["nchwc"] for v in lean.config.onnx.values()} == {False}
         assert {v["nchwc"] for v in cnn.config.onnx.values()} == {True}
 
+    def test_a_refiner_keeps_it_on(self, tmp_path):
+        from core.export import save_style
+
+        cfg = GeneratorConfig(channels=4, blocks=1, head="art", palette=4, pixel_skip=True, refiner=4)
+        refined = save_style(tmp_path / "refined", Generator(cfg).eval(), StyleConfig(name="refined", resolution=64),
+                             np.zeros((64, 128, 3), np.uint8))
+        assert {v["nchwc"] for v in refined.config.onnx.values()} == {True}
+
     def test_the_runner_follows_the_package(self, packages, monkeypatch):
         import core.runtime as R
 

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -476,3 +477,52 @@ class TestInertDecoder:
         assert len(lean.graph.node) < len(whole.graph.node)
         err = onnx_errors(gen, 64, 0.0, tmp_path, batch=2)
         assert err.mean() < 1e-4 and np.quantile(err, 0.999) < 2 / 255
+
+
+class TestRefiner:
+    """The residual refiner after the head (studio.refine trains it)."""
+
+    def test_untrained_refiner_is_the_identity(self):
+        plain, refined = tiny(head="art", palette=4), tiny(head="art", palette=4, refiner=4)
+        refined.load_state_dict({**plain.state_dict(), **{k: v for k, v in refined.state_dict().items()
+                                                         if k.startswith("refiner.")}})
+        image, points = inputs(plain)
+        with torch.no_grad():
+            assert torch.equal(plain(image, points, 0.5), refined(image, points, 0.5))
+            assert torch.equal(refined.paint(image, points, 0.5), refined(image, points, 0.5))
+
+    def test_trained_refiner_changes_the_output_and_paint_skips_it(self):
+        gen = tiny(head="art", palette=4, refiner=4)
+        with torch.no_grad():
+            gen.refiner.out.bias.fill_(0.1)
+        image, points = inputs(gen)
+        with torch.no_grad():
+            before, after = gen.paint(image, points, 0.5), gen(image, points, 0.5)
+        torch.testing.assert_close(after, (before + 0.1).clamp(-1, 1))  # zero weights: the bias alone
+
+    def test_gradcheck(self):
+        from core.generator import Refiner
+
+        torch.manual_seed(0)
+        r = Refiner(2, 1).double()
+        with torch.no_grad():
+            r.out.weight.normal_(0, 0.1)
+        x = (torch.rand(1, 3, 8, 8, dtype=torch.float64) * 1.6 - 0.8).requires_grad_(True)
+        assert torch.autograd.gradcheck(r, (x,))
+
+    def test_config_validates_and_old_configs_have_none(self):
+        assert GeneratorConfig.from_dict({"channels": 4, "head": "art"}).refiner == 0
+        with pytest.raises(ValueError, match="refiner"):
+            GeneratorConfig.from_dict({"head": "art", "refiner": 65})
+        with pytest.raises(ValueError, match="refiner"):
+            GeneratorConfig.from_dict({"head": "art", "refiner": 8, "refiner_blocks": 0})
+        assert not hasattr(tiny(head="art"), "refiner")
+
+    def test_onnx_parity(self, tmp_path):
+        gen = tiny(head="art", palette=4, refiner=4)
+        g = torch.Generator().manual_seed(1)
+        with torch.no_grad():
+            for p in gen.refiner.parameters():
+                p.add_(torch.randn(p.shape, generator=g) * 0.05)
+        err = onnx_errors(gen, 64, 0.0, tmp_path, batch=2)
+        assert err.mean() < 1e-3 and float(np.quantile(err, 0.999)) < 2 / 255

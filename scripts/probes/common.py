@@ -41,14 +41,30 @@ def scored_faces(style: str, n: int):
     return faces, photos, C.painter_outputs(style, faces, 1, cache), C.painter_outputs(style, faces, 2, cache)
 
 
-def lpips_distance(lp, a, b):
-    """Per-image LPIPS (B,) of images a, b (B,3,H,W) in [-1,1] with gradients (studio.metrics.LPIPS `lp`): the
-    paired capacity checks' loss."""
-    from studio.losses import normalize_channels
+def capture_scorer(lp, photos: np.ndarray, truth: np.ndarray):
+    """capture(outputs) of images (N,S,S,3) uint8 on `photos` against the painter's `truth` (both (N,S,S,3) uint8):
+    the refiner probes' score."""
+    to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    with torch.no_grad():
+        denom = lp(to(photos), to(truth))
 
-    fa, fb = lp.vgg(a), lp.vgg(b)
-    return sum(((normalize_channels(fa[t]) - normalize_channels(fb[t])) ** 2 * h.to(a)).sum(1).mean((1, 2))
-               for t, h in zip(["relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"], lp.heads))
+    def capture(outputs: np.ndarray) -> float:
+        with torch.no_grad():
+            return float((1 - lp(to(outputs), to(truth)) / denom).mean())
+    return capture
+
+
+def write_rows(file, columns) -> None:
+    """A grid with one face a row: the images (N,S,S,3) uint8 of each column side by side."""
+    rows = [np.concatenate([c[i] for c in columns], 1) for i in range(len(columns[0]))]
+    cv2.imwrite(str(file), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
+
+
+def lpips_distance(lp, a, b):
+    """Per-image LPIPS (B,) of images a, b (B,3,H,W) in [-1,1] with gradients: `studio.metrics.lpips_loss`."""
+    from studio.metrics import lpips_loss
+
+    return lpips_loss(lp, a, b)
 
 
 def head_capture(head, lp, photos, truth) -> float:

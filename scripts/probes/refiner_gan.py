@@ -25,7 +25,7 @@ from core.generator import grain_texture, guided_smooth  # noqa: E402
 from core.images import load_image  # noqa: E402
 from core.package import load_style  # noqa: E402
 from core.runtime import get_runner  # noqa: E402
-from scripts.probes.common import scored_faces  # noqa: E402
+from scripts.probes.common import capture_scorer, scored_faces, write_rows  # noqa: E402
 from studio.metrics import LPIPS  # noqa: E402
 
 style, pkg_dir, art_dir, steps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -164,13 +164,7 @@ probe_y = package_outputs(photos, probe_pts)
 lp = LPIPS()
 
 
-with torch.no_grad():
-    DENOM = lp(to(photos), to(truth))
-
-
-def capture(outputs: np.ndarray) -> float:
-    with torch.no_grad():
-        return float((1 - lp(to(outputs), to(truth)) / DENOM).mean())
+capture = capture_scorer(lp, photos, truth)
 
 
 def refine_full(y: np.ndarray) -> np.ndarray:
@@ -180,8 +174,7 @@ def refine_full(y: np.ndarray) -> np.ndarray:
 
 def write_grid(file: Path, rows: int) -> None:
     """photo | package | refined | painter, one probe face a row."""
-    out = [np.concatenate([photos[i], probe_y[i], refine_full(probe_y[i:i + 1])[0], truth[i]], 1) for i in range(rows)]
-    cv2.imwrite(str(file), cv2.cvtColor(np.concatenate(out, 0), cv2.COLOR_RGB2BGR))
+    write_rows(file, [photos[:rows], probe_y[:rows], refine_full(probe_y[:rows]), truth[:rows]])
 
 
 base = capture(probe_y)
