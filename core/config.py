@@ -29,7 +29,7 @@ MODEL_FIELDS = {"channels": ("int", 1, 512), "blocks": ("int", 0, 64), "global_w
                 "local_warp": ("bool",), "tps_reg": ("number", 0, 1), "skip_bottleneck": ("int", 0, 512),
                 "head": ("choice", HEADS), "pixel_skip": ("bool",), "palette": ("int", 0, 32),
                 "anchors": ("int", 0, 64), "strokes": ("bool",), "refiner": ("int", 0, 64),
-                "refiner_blocks": ("int", 1, 8)}
+                "refiner_blocks": ("int", 1, 8), "refiner_lowcut": ("int", 0, 64)}
 
 
 @dataclass
@@ -56,6 +56,8 @@ class GeneratorConfig:
     refiner: int = 0  # width of a residual conv refiner after the head, trained on pairs the artworks give
     # (studio.refine; 0: none, older packages)
     refiner_blocks: int = 4  # its residual blocks (dilations 1, 2, 4, 1, ...)
+    refiner_lowcut: int = 0  # >1: its residual minus the residual's average over cells of this many px, so the
+    # head keeps the tones and colours and the refiner changes detail only (0: the whole residual)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,14 +70,16 @@ class GeneratorConfig:
             raise ValueError(f"unknown generator config keys {sorted(unknown)}; expected a subset of {sorted(names)}")
         # packages written before a key existed have full skips and no painting head
         config = cls(**{"skip_bottleneck": 0, "head": "rgb", "pixel_skip": False, "palette": 0, "strokes": False,
-                         "anchors": 0, "refiner": 0, "refiner_blocks": 4, **data})
+                         "anchors": 0, "refiner": 0, "refiner_blocks": 4, "refiner_lowcut": 0, **data})
         if config.head not in HEADS:
             raise ValueError(f"unknown generator head {config.head!r}; expected one of {HEADS}")
         if not 0 <= int(config.anchors) <= 64:
             raise ValueError(f"generator anchors must be 0 (off) to 64 per side, got {config.anchors}")
-        if not 0 <= int(config.refiner) <= 64 or not 1 <= int(config.refiner_blocks) <= 8:
-            raise ValueError(f"generator refiner must be 0 (off) to 64 wide with 1 to 8 blocks, got "
-                             f"{config.refiner} wide, {config.refiner_blocks} blocks")
+        if not 0 <= int(config.refiner) <= 64 or not 1 <= int(config.refiner_blocks) <= 8 or not (
+                0 <= int(config.refiner_lowcut) <= 64):
+            raise ValueError(f"generator refiner must be 0 (off) to 64 wide with 1 to 8 blocks and a lowcut of 0 to "
+                             f"64 px, got {config.refiner} wide, {config.refiner_blocks} blocks, lowcut "
+                             f"{config.refiner_lowcut}")
         if not 0 <= int(config.palette) <= 32:
             raise ValueError(f"generator palette must be 0 (off) to 32 colours, got {config.palette}")
         return config

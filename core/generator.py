@@ -375,8 +375,9 @@ class Refiner(nn.Module):
     head's rendering of the same scene lacks (cels following regions, crisp outlines, dabs). Its output layer starts
     at zero, so an untrained refiner is the identity; `studio.refine` trains it on pairs made from the artworks."""
 
-    def __init__(self, width: int, blocks: int = 4) -> None:
+    def __init__(self, width: int, blocks: int = 4, lowcut: int = 0) -> None:
         super().__init__()
+        self.lowcut = int(lowcut)
         self.inp = refiner_conv(3, width)
         self.body = nn.ModuleList(nn.Sequential(refiner_conv(width, width, d), nn.LeakyReLU(0.2),
                                                 refiner_conv(width, width)) for d in REFINER_DILATIONS[:blocks])
@@ -388,7 +389,15 @@ class Refiner(nn.Module):
         x = F.leaky_relu(self.inp(image), 0.2)
         for block in self.body:
             x = x + block(x)
-        return (image + self.out(x)).clamp(-1, 1)
+        residual = self.out(x)
+        if self.lowcut > 1:
+            residual = residual - high_cut(residual, self.lowcut)
+        return (image + residual).clamp(-1, 1)
+
+
+def high_cut(x: torch.Tensor, cell: int) -> torch.Tensor:
+    """The low frequencies of x (B,C,H,W): its average over cell x cell px, bilinearly back to (H,W)."""
+    return F.interpolate(F.avg_pool2d(x, cell), size=x.shape[-2:], mode="bilinear", align_corners=False)
 
 
 class Generator(nn.Module):
@@ -424,7 +433,7 @@ class Generator(nn.Module):
             nn.init.zeros_(self.to_maps[0].bias)
             self.art = ArtHead(palette=config.palette, strokes=config.strokes)
         if config.refiner:
-            self.refiner = Refiner(config.refiner, config.refiner_blocks)
+            self.refiner = Refiner(config.refiner, config.refiner_blocks, config.refiner_lowcut)
         self._warps: dict[tuple, TemplateTPS] = {}
         self.shortcut = True  # `inert` may skip the decoder's CNN; False always runs it (tests compare the two)
 

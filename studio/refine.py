@@ -131,16 +131,18 @@ def train_refiner(generator, artworks: np.ndarray, steps: int = STEPS, batch: in
             progress(step, steps, parts)
     requires_grad(generator, False)
     return {"steps": steps, "seconds": round(time.perf_counter() - t0, 1), "losses": parts,
-            "width": generator.config.refiner, "median": median, "artworks": int(len(artworks))}
+            "width": generator.config.refiner, "lowcut": generator.config.refiner_lowcut, "median": median,
+            "artworks": int(len(artworks))}
 
 
-def with_refiner(generator, width: int = WIDTH, blocks: int = BLOCKS):
-    """A copy of `generator` with a fresh (identity) refiner of `width` x `blocks` in place of any it had."""
+def with_refiner(generator, width: int = WIDTH, blocks: int = BLOCKS, lowcut: int = 0):
+    """A copy of `generator` with a fresh (identity) refiner of `width` x `blocks` (`lowcut`: detail only, see
+    GeneratorConfig.refiner_lowcut) in place of any it had."""
     from core.config import GeneratorConfig
     from core.generator import Generator
 
     config = GeneratorConfig.from_dict({**generator.config.to_dict(), "refiner": int(width),
-                                        "refiner_blocks": int(blocks)})
+                                        "refiner_blocks": int(blocks), "refiner_lowcut": int(lowcut)})
     out = Generator(config)
     state = {k: v for k, v in generator.state_dict().items() if not k.startswith("refiner.")}
     missing, unexpected = out.load_state_dict(state, strict=False)
@@ -149,7 +151,7 @@ def with_refiner(generator, width: int = WIDTH, blocks: int = BLOCKS):
     return out.eval()
 
 
-def refine_package(package, sources, steps: int = STEPS, width: int = WIDTH, blocks: int = BLOCKS,
+def refine_package(package, sources, steps: int = STEPS, width: int = WIDTH, blocks: int = BLOCKS, lowcut: int = 0,
                    overrides=None, cache_dir: str | Path | None = "cache", progress=None, decide: bool = False,
                    photos=None, **train_options):
     """Align the artworks in `sources` at the package's resolution, train a refiner on them and write it into the
@@ -166,7 +168,7 @@ def refine_package(package, sources, steps: int = STEPS, width: int = WIDTH, blo
     style = build_style_set(sources, package.config.resolution, overrides, "exclude", cache_dir=cache_dir)
     before = pool_outputs(package, photos) if decide else None
     original = {f.name: f.read_bytes() for f in package.path.iterdir() if f.is_file()}
-    generator = with_refiner(load_generator(package), width, blocks)
+    generator = with_refiner(load_generator(package), width, blocks, lowcut)
     report = train_refiner(generator, style.images, steps, progress=progress, **train_options)
     refined = replace_generator(package, generator, {"refiner": report},
                                 refined_description(package.config.description, report))
@@ -215,6 +217,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--artworks", required=True, help="folder of the style's artworks")
     p.add_argument("--steps", type=int, default=STEPS, help=f"Adam steps (default {STEPS})")
     p.add_argument("--width", type=int, default=WIDTH, help=f"refiner width (default {WIDTH})")
+    p.add_argument("--lowcut", type=int, default=0, help="px: the refiner changes detail only, not the tones of cells "
+                   "this large (default 0: everything)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     p.add_argument("--auto", action="store_true", help="keep it only if it brings the style's outputs on pool "
                    "photos closer to the artworks (the trainer's default)")
@@ -232,7 +236,8 @@ def _run(args) -> int:
     def show(step, steps, parts):
         if step % every == 0 or step == steps:
             print(f"step {step}/{steps} " + " ".join(f"{k} {v:.4f}" for k, v in parts.items()), flush=True)
-    package, report = refine_package(args.style, args.artworks, args.steps, args.width, progress=show,
+    package, report = refine_package(args.style, args.artworks, args.steps, args.width, lowcut=args.lowcut,
+                                     progress=show,
                                      decide=args.auto, photos=args.photos)
     if "distance_with" in report:
         print(f"style distance to the artworks: {report['distance_without']} without the refiner, "

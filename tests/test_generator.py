@@ -500,6 +500,18 @@ class TestRefiner:
             before, after = gen.paint(image, points, 0.5), gen(image, points, 0.5)
         torch.testing.assert_close(after, (before + 0.1).clamp(-1, 1))  # zero weights: the bias alone
 
+    def test_lowcut_keeps_tones_and_passes_detail(self):
+        from core.generator import Refiner, high_cut
+
+        r = Refiner(2, 1, lowcut=8)
+        x = torch.rand(1, 3, 32, 32) * 1.6 - 0.8
+        with torch.no_grad():
+            r.out.bias.fill_(0.3)  # a constant residual is all low frequency: removed
+            torch.testing.assert_close(r(x), x, atol=1e-6, rtol=0)
+            checker = torch.ones(1, 1, 32, 32)
+            checker[..., ::2, :] = -1  # 1 px stripes: no low frequency, passed whole
+            torch.testing.assert_close(checker - high_cut(checker, 8), checker, atol=1e-6, rtol=0)
+
     def test_gradcheck(self):
         from core.generator import Refiner
 
@@ -516,10 +528,12 @@ class TestRefiner:
             GeneratorConfig.from_dict({"head": "art", "refiner": 65})
         with pytest.raises(ValueError, match="refiner"):
             GeneratorConfig.from_dict({"head": "art", "refiner": 8, "refiner_blocks": 0})
+        assert GeneratorConfig.from_dict({"head": "art", "refiner": 8}).refiner_lowcut == 0
         assert not hasattr(tiny(head="art"), "refiner")
 
-    def test_onnx_parity(self, tmp_path):
-        gen = tiny(head="art", palette=4, refiner=4)
+    @pytest.mark.parametrize("lowcut", [0, 8])
+    def test_onnx_parity(self, tmp_path, lowcut):
+        gen = tiny(head="art", palette=4, refiner=4, refiner_lowcut=lowcut)
         g = torch.Generator().manual_seed(1)
         with torch.no_grad():
             for p in gen.refiner.parameters():
