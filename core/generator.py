@@ -372,8 +372,8 @@ def refiner_conv(cin: int, cout: int, dilation: int = 1) -> nn.Conv2d:
 
 class Refiner(nn.Module):
     """A painting (B,3,H,W) in [-1,1] -> the same plus a learned residual, clamped: what the artworks have that the
-    head's rendering of the same scene lacks (cels following regions, crisp outlines, dabs). Its output layer starts
-    at zero, so an untrained refiner is the identity; `studio.refine` trains it on pairs made from the artworks."""
+    head's rendering of the same scene lacks. Its output layer starts at zero, so an untrained refiner is the
+    identity; `studio.refine` trains it on pairs made from the artworks (docs/training.md, fifteenth round)."""
 
     def __init__(self, width: int, blocks: int = 4, lowcut: int = 0) -> None:
         super().__init__()
