@@ -41,10 +41,31 @@ def scored_faces(style: str, n: int):
     return faces, photos, C.painter_outputs(style, faces, 1, cache), C.painter_outputs(style, faces, 2, cache)
 
 
+def probe_options(defaults: dict, argv) -> dict:
+    """key=value arguments over `defaults`, each cast to its default's type; sets torch's threads and seed from them."""
+    opt = dict(defaults)
+    for kv in argv:
+        k, v = kv.split("=", 1)
+        opt[k] = type(opt[k])(v) if not isinstance(opt[k], str) else v
+    torch.set_num_threads(opt["threads"])
+    torch.manual_seed(opt["seed"])
+    return opt
+
+
+def unit_tensor(images: np.ndarray) -> torch.Tensor:
+    """(N,S,S,3) uint8 -> (N,3,S,S) float in [-1,1]."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def tensor_u8(t: torch.Tensor) -> np.ndarray:
+    """(N,3,S,S) in [-1,1] -> (N,S,S,3) uint8."""
+    return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+
+
 def capture_scorer(lp, photos: np.ndarray, truth: np.ndarray):
     """capture(outputs) of images (N,S,S,3) uint8 on `photos` against the painter's `truth` (both (N,S,S,3) uint8):
     the refiner probes' score."""
-    to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    to = unit_tensor
     with torch.no_grad():
         denom = lp(to(photos), to(truth))
 

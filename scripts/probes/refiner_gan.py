@@ -25,23 +25,19 @@ from core.generator import grain_texture, guided_smooth  # noqa: E402
 from core.images import load_image  # noqa: E402
 from core.package import load_style  # noqa: E402
 from core.runtime import get_runner  # noqa: E402
-from scripts.probes.common import capture_scorer, scored_faces, write_rows  # noqa: E402
+from scripts.probes.common import (capture_scorer, probe_options, scored_faces, tensor_u8,  # noqa: E402
+                                    unit_tensor, write_rows)
 from studio.metrics import LPIPS  # noqa: E402
 
 style, pkg_dir, art_dir, steps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 opt = dict(width=16, blocks=4, lr=2e-4, dlr=2e-4, batch=8, crop=128, content=10.0, pool=4, blur_fakes=0.0,
            threads=1, eval_every=500, tag="", dwidth=32, res=1.0, texture=1, seed=0, print_every=100, noise=1,
            surface=0.0, surface_eps=0.05)
-for kv in sys.argv[5:]:
-    k, v = kv.split("=", 1)
-    opt[k] = type(opt[k])(v) if not isinstance(opt[k], str) else v
-torch.set_num_threads(opt["threads"])
-torch.manual_seed(opt["seed"])
+opt = probe_options(opt, sys.argv[5:])
 tag = f"{style}_{opt['tag'] or 'w%d' % opt['width']}"
 out_dir = Path("runs/probes/refiner") / tag
 out_dir.mkdir(parents=True, exist_ok=True)
-to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float() / 127.5 - 1
-to_u8 = lambda t: ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+to, to_u8 = unit_tensor, tensor_u8
 
 # --------------------------------------------------------------------------- data: cached package outputs, artworks
 package = load_style(pkg_dir)

@@ -24,22 +24,18 @@ from core.aligned import prepare_aligned, template_mesh  # noqa: E402
 from core.images import load_image  # noqa: E402
 from core.package import load_style  # noqa: E402
 from core.runtime import get_runner  # noqa: E402
-from scripts.probes.common import capture_scorer, lpips_distance, scored_faces, write_rows  # noqa: E402
+from scripts.probes.common import (capture_scorer, lpips_distance, probe_options, scored_faces,  # noqa: E402
+                                    tensor_u8, unit_tensor, write_rows)
 from studio.metrics import LPIPS  # noqa: E402
 
 style, pkg_dir, art_dir, steps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 opt = dict(width=16, blocks=4, lr=1e-3, batch=8, crop=128, lpips=1.0, l1=1.0, threads=1, eval_every=250, tag="",
            seed=0, print_every=50, median=5, smooth=0, blur=0.0, texture=1, inp="package", pairs="head", lowcut=0)
-for kv in sys.argv[5:]:
-    k, v = kv.split("=", 1)
-    opt[k] = type(opt[k])(v) if not isinstance(opt[k], str) else v
-torch.set_num_threads(opt["threads"])
-torch.manual_seed(opt["seed"])
+opt = probe_options(opt, sys.argv[5:])
 tag = f"{style}_{opt['tag'] or 'm%d' % opt['median']}"
 out_dir = Path("runs/probes/pairs") / tag
 out_dir.mkdir(parents=True, exist_ok=True)
-to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float() / 127.5 - 1
-to_u8 = lambda t: ((t.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+to, to_u8 = unit_tensor, tensor_u8
 
 package = load_style(pkg_dir)
 runner = get_runner(package, texture=bool(opt["texture"]), threads=opt["threads"])
