@@ -189,7 +189,8 @@ def face_note(found: int, used: int, limit: int) -> str:
 def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | None = None, strength: float = 1.0,
             mode: str | None = None, max_side: int | None = 2048, backend: str = "onnx", variant: str = "fp32",
             faces: list[Face] | None = None, max_faces: int = 8, keep_shape: float | None = None,
-            scores: bool = False, texture: bool = True, surround: bool = True) -> StylizeResult:
+            scores: bool = False, texture: bool = True, surround: bool = True,
+            refine: bool = True) -> StylizeResult:
     """Stylize every face in a photo (mode "face") or the whole picture with faces on top (mode "full").
 
     alpha: geometry strength, mode and keep_shape (0 every face takes the style's template shape, 1 keeps its
@@ -199,7 +200,8 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
     No face in "face" mode returns the original with a message, never an exception. The result carries the
     settings as used (the style's defaults filled in, each face's damped alpha), so callers need not recompute them;
     `scores` adds each face's geometry fidelity and likeness (core.scores; a Face Mesh pass per face, for stills);
-    texture=False leaves out the style's texture stage (core.texture), where it has one; surround=False leaves
+    texture=False and refine=False leave out the style's texture stage (core.texture) and refiner, where it has
+    them; surround=False leaves
     the surroundings of faces in "full" mode at the picture's reduced resolution (one generator pass less).
     """
     mode, alpha, strength = check_mode(mode), check_alpha(alpha), check_strength(strength)
@@ -208,7 +210,7 @@ def stylize(image: ImageSource, style: StylePackage | str, *, alpha: float | Non
     t0 = time.perf_counter()
     package = style if isinstance(style, StylePackage) else load_style(style)
     mode = mode or package.config.mode_default
-    runner = get_runner(package, backend=backend, variant=variant, texture=texture)
+    runner = get_runner(package, backend=backend, variant=variant, texture=texture, refine=refine)
     if faces is None:
         rgb = load_image(image, max_side=max_side)  # decoded small: memory follows max_side, not the file
     else:  # faces are in the source's pixels: kept when it fits, else found again on the downscaled image
@@ -298,7 +300,8 @@ class FrameStylizer:
     `reuse` (frames, 0 = off) lets a face's stylized crop be carried along its landmarks for up to that many
     frames while its crop looks the same (`core.reuse.KeyFrames`); `reuse_change` is that test's threshold. In
     "full" mode the picture's restyled background is reused the same way (`core.background.BackgroundKeys`).
-    texture=False leaves out the style's texture stage (the camera: it costs more than a frame's budget);
+    texture=False and refine=False leave out the style's texture and refiner stages (the camera: each costs more
+    than a frame's budget);
     surround=False draws the surroundings of faces in "full" mode at the picture's reduced resolution only (the
     camera: restyling them costs one more generator pass, core.background.surround_guides). `threads`: ONNX
     Runtime's intra-op threads for this stream (None: PORTRAIT_THREADS, default 2).
@@ -308,7 +311,8 @@ class FrameStylizer:
                  mode: str | None = None, keep_shape: float | None = None, max_faces: int = 8,
                  smoothing: bool = True, redetect_every: int = 30, backend: str = "onnx", variant: str = "fp32",
                  tracker: FaceTracker | None = None, reuse: int = 0, reuse_change: float = REUSE_CHANGE,
-                 texture: bool = True, surround: bool = True, threads: int | None = None) -> None:
+                 texture: bool = True, surround: bool = True, threads: int | None = None,
+                 refine: bool = True) -> None:
         self.package = style if isinstance(style, StylePackage) else load_style(style)
         config = self.package.config
         mode, alpha, strength = check_mode(mode), check_alpha(alpha), check_strength(strength)
@@ -317,7 +321,8 @@ class FrameStylizer:
         self.alpha = config.alpha_default if alpha is None else alpha
         self.keep_shape = config.keep_shape if keep_shape is None else keep_shape
         self.strength = strength
-        self.runner = get_runner(self.package, backend=backend, variant=variant, texture=texture, threads=threads)
+        self.runner = get_runner(self.package, backend=backend, variant=variant, texture=texture, threads=threads,
+                                 refine=refine)
         self.tracker = tracker or FaceTracker(max_faces=max_faces, redetect_every=redetect_every, smoothing=smoothing)
         self.keyframes = KeyFrames(reuse, reuse_change) if reuse else None
         self.background_keys = BackgroundKeys(reuse) if reuse and self.mode == "full" else None

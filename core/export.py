@@ -20,7 +20,7 @@ from core.config import CARD_TAGS, PROJECT_TAG
 from core.errors import StylePackageError
 from core.generator import Generator, GeneratorConfig
 from core.package import (CARD_FILE, CONFIG_FILE, MOBILE_FILE, ONNX_FILES, ONNX_INPUTS, ONNX_OUTPUT, PREVIEW_FILE,
-                          WEIGHTS_FILE, StyleConfig, StylePackage, write_package)
+                          REFINER_GRAPH, REFINER_INPUTS, WEIGHTS_FILE, StyleConfig, StylePackage, write_package)
 from core.runtime import onnx_session
 from core.templates import PHOTO_TEMPLATE
 
@@ -33,7 +33,8 @@ PARITY_MAX = 2 / 255  # and for 99.9% of the values: under one 8-bit level, whic
 
 class OnnxStyleModel(nn.Module):
     """The exported graph: aligned face (B,3,R,R) in [-1,1], MediaPipe mesh landmarks (B,478,2) in pixels of the
-    aligned face, alpha (B,) -> stylized face (B,3,R,R) in [-1,1]."""
+    aligned face, alpha (B,) -> stylized face (B,3,R,R) in [-1,1], before any refiner (that is refiner.onnx, which
+    the live camera leaves out)."""
 
     def __init__(self, generator: Generator, resolution: int):
         super().__init__()
@@ -43,7 +44,7 @@ class OnnxStyleModel(nn.Module):
 
     def forward(self, image: torch.Tensor, landmarks: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
         points = landmarks.index_select(1, self.index) * (2.0 / self.resolution) - 1.0
-        out = self.generator(image, points, alpha)
+        out = self.generator(image, points, alpha, refine=False)  # the refiner is refiner.onnx
         config = self.generator.config
         if not (config.global_warp or config.local_warp):  # keep the documented inputs in a warp-free graph
             out = out + 0.0 * (landmarks.sum() + alpha.sum())
@@ -63,6 +64,28 @@ def export_onnx(generator: Generator, resolution: int, path: str | Path) -> Path
             dynamic_axes={"image": {0: "batch"}, "landmarks": {0: "batch"}, "alpha": {0: "batch"},
                           ONNX_OUTPUT: {0: "batch"}})
     return Path(path)
+
+
+def export_refiner(generator: Generator, resolution: int, path: str | Path) -> Path:
+    """Trace the generator's refiner to refiner.onnx: image (B,3,R,R) in [-1,1] -> the same, refined."""
+    image = torch.rand(1, 3, resolution, resolution, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.no_grad():
+        torch.onnx.export(generator.refiner.eval(), (image,), str(path), dynamo=False, opset_version=OPSET,
+                          input_names=list(REFINER_INPUTS), output_names=[ONNX_OUTPUT],
+                          dynamic_axes={"image": {0: "batch"}, ONNX_OUTPUT: {0: "batch"}})
+    return Path(path)
+
+
+def check_refiner_graph(generator: Generator, resolution: int, file: Path) -> None:
+    """refiner.onnx against the torch refiner on two stylized random faces; refuses a graph that differs."""
+    image, landmarks, alpha = example_inputs(generator, resolution, batch=2, seed=2)
+    with torch.no_grad():
+        painted = OnnxStyleModel(generator, resolution).eval()(image, landmarks, alpha)
+        ref = generator.refiner(painted).numpy()
+    err = np.abs(onnx_session(file, 2).run(None, {"image": painted.numpy()})[0] - ref)
+    if err.mean() > PARITY_TOL or np.quantile(err, 0.999) > PARITY_MAX:
+        raise StylePackageError(f"ONNX refiner differs from torch by {err.mean():.2e} on average, "
+                                f"{np.quantile(err, 0.999):.2e} at the 99.9th percentile; the package was not written")
 
 
 def example_inputs(generator: Generator, resolution: int, batch: int = 1, seed: int = 0):
@@ -138,13 +161,13 @@ def to_int8(src: Path, dst: Path) -> Path:
 
 def onnx_report(generator: Generator, resolution: int, folder: Path, repeats: int = 5) -> dict:
     """Max abs error vs torch and median latency (batch 1, 2 threads) for each ONNX variant, and `nchwc`: whether
-    the runtime keeps ORT's NCHWc layout transformer. It helps a decoder CNN or a refiner and costs a graph without
-    either (an inert decoder leaves only the head's narrow convolutions: 0.82-0.89x the time without it; a refiner
-    at 256 px: 62 against 69 ms, docs/engine.md)."""
+    the runtime keeps ORT's NCHWc layout transformer. It helps a decoder CNN and costs a graph without one (an inert
+    decoder leaves only the head's narrow convolutions: 0.82-0.89x the time without it, docs/engine.md). A refiner
+    is its own graph (refiner.onnx), which always keeps it (62 against 69 ms at 256 px)."""
     image, landmarks, alpha = example_inputs(generator, resolution, batch=2, seed=1)
     with torch.no_grad():
         ref = OnnxStyleModel(generator, resolution).eval()(image, landmarks, alpha).numpy()
-        nchwc = not generator.inert() or bool(generator.config.refiner)
+        nchwc = not generator.inert()
     feeds = {"image": image.numpy(), "landmarks": landmarks.numpy(), "alpha": alpha.numpy()}
     one = {k: v[:1] for k, v in feeds.items()}
     report = {}
@@ -193,6 +216,10 @@ def mobile_spec(config: StyleConfig) -> dict:
                  "whole frame in overlapping tiles (landmarks = the template, alpha 0), faces pasted on top"},
         "outputs": {ONNX_OUTPUT: {"shape": ["batch", 3, r, r], "dtype": "float32", "layout": "NCHW, RGB",
                                   "range": [-1.0, 1.0]}},
+        **({"refiner": {"file": REFINER_GRAPH, "inputs": {"image": "the output above"}, "outputs": {
+            ONNX_OUTPUT: "the same, refined"}, "note": "optional: the style's refiner, for photos and video; "
+            "leave it out where a frame's budget is tight (the live camera does)"}} if config.model.get("refiner")
+           else {}),
         "landmark_indices": list(topology.CANONICAL_INDICES),
         "alignment": {
             "recipe": "FFHQ-style similarity transform (core/alignment.py)",
@@ -284,6 +311,9 @@ def render_card(config: StyleConfig) -> str:
              (WEIGHTS_FILE, "generator weights (safetensors)"),
              *[(n, f"ONNX graph, {v}") for v, n in ONNX_FILES.items()],
              (MOBILE_FILE, "machine-readable spec for phone apps"), (PREVIEW_FILE, "before/after preview")]
+    if config.model.get("refiner"):
+        files += [(REFINER_GRAPH, "refiner graph: the generator's output -> the same with what the artworks have and "
+                   "the painting lacks (studio/refine.py); photos and video run it, the live camera leaves it out")]
     if config.texture:
         files += [("texture.jpg", f"texture: the {config.texture['count']} aligned artworks whose fine detail "
                    "(strokes, paper) is moved onto each output"),
@@ -322,7 +352,7 @@ def save_style(directory: str | Path, generator: Generator, config: StyleConfig,
         tmp = Path(tmp)
         config.onnx = export_graphs(generator, config.resolution, tmp)
         state = {k: v.detach().contiguous() for k, v in generator.state_dict().items()}
-        files = {name: (tmp / name).read_bytes() for name in ONNX_FILES.values()}
+        files = graph_files(generator, tmp, {})
     files[WEIGHTS_FILE] = save(state, metadata={"format": "pt", "style": config.name})
     files[CONFIG_FILE] = config.to_json().encode()
     files[MOBILE_FILE] = (json.dumps(mobile_spec(config), indent=2) + "\n").encode()
@@ -333,23 +363,36 @@ def save_style(directory: str | Path, generator: Generator, config: StyleConfig,
 
 
 def export_graphs(generator: Generator, resolution: int, folder: Path) -> dict:
-    """The three ONNX variants written into `folder`, checked against torch: their report for style.json."""
+    """The three ONNX variants written into `folder` (and refiner.onnx where the generator has a refiner), checked
+    against torch: their report for style.json."""
     export_onnx(generator, resolution, folder / ONNX_FILES["fp32"])
     to_fp16(folder / ONNX_FILES["fp32"], folder / ONNX_FILES["fp16"])
     to_int8(folder / ONNX_FILES["fp32"], folder / ONNX_FILES["int8"])
+    if generator.config.refiner:
+        check_refiner_graph(generator, resolution, export_refiner(generator, resolution, folder / REFINER_GRAPH))
     return onnx_report(generator, resolution, folder)
+
+
+def graph_files(generator: Generator, folder: Path, files: dict[str, bytes]) -> dict[str, bytes]:
+    """`files` (a package's, name -> bytes) with the graphs `export_graphs` wrote into `folder`; a refiner graph the
+    generator no longer has is dropped."""
+    files = {k: v for k, v in files.items() if k != REFINER_GRAPH}
+    names = [*ONNX_FILES.values(), *([REFINER_GRAPH] if generator.config.refiner else [])]
+    return {**files, **{name: (folder / name).read_bytes() for name in names}}
 
 
 def refresh_graphs(package: StylePackage) -> StylePackage:
     """Re-export a package's ONNX graphs from its own weights (the same outputs, e.g. a leaner graph after an
-    exporter change) and rewrite style.json's ONNX report and the card; every other file is kept byte for byte."""
+    exporter change) and rewrite style.json's ONNX report, mobile.json and the card; every other file is kept byte
+    for byte."""
     generator = load_generator(package).eval()
     config = StyleConfig.from_dict(json.loads((package.path / CONFIG_FILE).read_text()))
     files = {f.name: f.read_bytes() for f in package.path.iterdir() if f.is_file()}
     with tempfile.TemporaryDirectory() as tmp:
         config.onnx = export_graphs(generator, config.resolution, Path(tmp))
-        files.update({name: (Path(tmp) / name).read_bytes() for name in ONNX_FILES.values()})
+        files = graph_files(generator, Path(tmp), files)
     files[CONFIG_FILE] = config.to_json().encode()
+    files[MOBILE_FILE] = (json.dumps(mobile_spec(config), indent=2) + "\n").encode()
     files[CARD_FILE] = render_card(config).encode()
     return write_package(package.path, files, overwrite=True)
 
@@ -370,7 +413,7 @@ def replace_generator(package: StylePackage, generator: Generator, training: dic
     files = {f.name: f.read_bytes() for f in package.path.iterdir() if f.is_file()}
     with tempfile.TemporaryDirectory() as tmp:
         config.onnx = export_graphs(generator, config.resolution, Path(tmp))
-        files.update({name: (Path(tmp) / name).read_bytes() for name in ONNX_FILES.values()})
+        files = graph_files(generator, Path(tmp), files)
     state = {k: v.detach().contiguous() for k, v in generator.state_dict().items()}
     files[WEIGHTS_FILE] = save(state, metadata={"format": "pt", "style": config.name})
     files[CONFIG_FILE] = config.to_json().encode()

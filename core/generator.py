@@ -520,22 +520,23 @@ class Generator(nn.Module):
         return sample(image, full).clamp(-1, 1)
 
     def forward(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor | float = 1.0,
-                with_decoder: bool = False, detach: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+                with_decoder: bool = False, detach: bool = False, refine: bool = True
+                ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """The stylized image; with_decoder: (stylized, the decoder's image before the head) for the trainer;
-        detach: the head's losses do not reach the decoder or its maps (it stays a geometric warp of the photo)."""
+        detach: the head's losses do not reach the decoder or its maps (it stays a geometric warp of the photo);
+        refine=False: the painting before any refiner (the exported generator graph; the refiner is its own)."""
         rgb, maps = self.decode(image, points, alpha)
         if self.config.head != "art":
             out = rgb
         else:
             out = self.art(rgb.detach() if detach else rgb, maps.detach() if detach and maps is not None else maps)
-        if self.config.refiner:
+        if self.config.refiner and refine:
             out = self.refiner(out)
         return (out, rgb) if with_decoder else out
 
     def paint(self, image: torch.Tensor, points: torch.Tensor, alpha: torch.Tensor | float = 1.0) -> torch.Tensor:
         """The output before the refiner (B,3,H,W): what the refiner's training pairs start from."""
-        rgb, maps = self.decode(image, points, alpha)
-        return rgb if self.config.head != "art" else self.art(rgb, maps)
+        return self(image, points, alpha, refine=False)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -51,6 +51,8 @@ ALLOWED_SUFFIXES = {".json", ".safetensors", ".onnx", ".ort", ".png", ".jpg", ".
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".npy", ".npz"}
 ONNX_INPUTS = ("image", "landmarks", "alpha")
 ONNX_OUTPUT = "stylized"
+REFINER_GRAPH = "refiner.onnx"  # a style's refiner (GeneratorConfig.refiner): stylized (B,3,R,R) -> the same, refined;
+REFINER_INPUTS = ("image",)  # its own graph so that live frames can leave it out (docs/engine.md, "The refiner")
 STYLIZE_MODES = ("face", "full")  # faces only, or the whole picture with the faces on top
 
 # Limits on what a package file may hold (the files the project writes stay far below them).
@@ -70,7 +72,7 @@ ONNX_METRICS = ("bytes", "max_abs_error", "mean_abs_error", "p999_abs_error", "m
 MOBILE_FORMAT = "portrait-studio-mobile"
 MOBILE_KEYS = ("format", "format_version", "style", "version", "files", "inputs", "outputs", "landmark_indices",
                "alignment")
-MOBILE_OPTIONAL = ("keep_shape", "mode")
+MOBILE_OPTIONAL = ("keep_shape", "mode", "refiner")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PULL_PREFIX = ".pull-"  # work folders of a Hub pull inside the styles folder: .pull-<pid>-<random>
 PULL_RE = re.compile(r"^\.pull-(?:(\d{1,10})-)?")  # group 1: the owner's pid (absent in older names)
@@ -464,6 +466,10 @@ def mobile_problem(spec, config: StyleConfig) -> str | None:
     mode = spec.get("mode", {"default": "face"})
     if not isinstance(mode, dict) or not isinstance(mode.get("default"), str) or mode["default"] not in STYLIZE_MODES:
         return f"'mode.default' must be one of {list(STYLIZE_MODES)}"
+    refiner = spec.get("refiner")
+    if refiner is not None and (not isinstance(refiner, dict) or refiner.get("file") != REFINER_GRAPH
+                                or not config.model.get("refiner")):
+        return f"'refiner' must be {{'file': {REFINER_GRAPH!r}, ...}} and only in a style whose model has a refiner"
     return None
 
 
@@ -545,21 +551,28 @@ def onnx_tensors(nodes, graphs=()):
 
 def check_onnx_file(file: Path, config: StyleConfig) -> None:
     """The ONNX file parses, has the documented inputs and output at the config's resolution and no external data."""
+    model = check_self_contained(file, ONNX_INPUTS, (ONNX_OUTPUT,))
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    if dims[-2:] != [config.resolution, config.resolution]:
+        raise StylePackageError(f"{file} takes {dims[-2:]} images but {CONFIG_FILE} says resolution "
+                                f"{config.resolution}; re-export the style")
+
+
+def check_self_contained(file: Path, inputs: tuple, outputs: tuple | None):
+    """The ONNX file parses, has these input (and output, unless None) names and keeps no data in external files:
+    its ModelProto."""
     import onnx
 
     try:
         model = onnx.load(str(file), load_external_data=False)
     except Exception as exc:
         raise StylePackageError(f"{file} is not a valid ONNX model ({exc}); re-export the style") from None
-    inputs = tuple(i.name for i in model.graph.input)
-    outputs = tuple(o.name for o in model.graph.output)
-    if inputs != ONNX_INPUTS or outputs != (ONNX_OUTPUT,):
-        raise StylePackageError(f"{file} has inputs {inputs} and outputs {outputs}; expected {ONNX_INPUTS} -> "
-                                f"({ONNX_OUTPUT!r},). Re-export the style")
-    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
-    if dims[-2:] != [config.resolution, config.resolution]:
-        raise StylePackageError(f"{file} takes {dims[-2:]} images but {CONFIG_FILE} says resolution "
-                                f"{config.resolution}; re-export the style")
+    names = tuple(i.name for i in model.graph.input)
+    out_names = tuple(o.name for o in model.graph.output)
+    if names != inputs or (outputs is not None and out_names != outputs) or len(out_names) != 1:
+        want = f"{inputs} -> {outputs}" if outputs else f"{inputs} -> one output"
+        raise StylePackageError(f"{file} has inputs {names} and outputs {out_names}; expected {want}. Re-export the "
+                                "style")
     functions = [n for f in model.functions for n in f.node]
     for tensor in onnx_tensors(functions, [model.graph]):
         if tensor.data_location == onnx.TensorProto.EXTERNAL or len(tensor.external_data):
@@ -567,6 +580,7 @@ def check_onnx_file(file: Path, config: StyleConfig) -> None:
             raise StylePackageError(f"{file}: tensor {short(tensor.name)} keeps its data in an external file "
                                     f"({short(where)}); style packages must be self-contained, re-export the style "
                                     "(save_style writes every weight inside the ONNX file)")
+    return model
 
 
 def probe_inputs(config: StyleConfig, batch: int = 1) -> dict:
@@ -581,22 +595,31 @@ def probe_inputs(config: StyleConfig, batch: int = 1) -> dict:
             "alpha": np.full((batch,), config.alpha_default, np.float32)}
 
 
-def check_onnx_runs(file: Path, config: StyleConfig) -> None:
-    """One batch-1 inference: the graph loads in ONNX Runtime and answers (1, 3, R, R) finite floats."""
-    import numpy as np
+def answer_once(file: Path, feeds: dict, size: int):
+    """The outputs of one inference of an ONNX file in a quick one-off session; a graph that does not load or run is
+    a package error."""
     import onnxruntime as ort
 
-    r = config.resolution
     opts = ort.SessionOptions()
     opts.intra_op_num_threads, opts.inter_op_num_threads, opts.log_severity_level = 1, 1, 3
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # a one-off run: load fast
     try:
-        session = ort.InferenceSession(str(file), opts, providers=["CPUExecutionProvider"])
-        out = session.run(None, probe_inputs(config))
+        return ort.InferenceSession(str(file), opts, providers=["CPUExecutionProvider"]).run(None, feeds)
     except Exception as exc:  # onnxruntime raises its own classes (Fail, InvalidArgument, ...)
         detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-        raise StylePackageError(f"{file} does not run in ONNX Runtime on a {r}x{r} face ({detail}); re-export the "
-                                "style") from None
+        raise StylePackageError(f"{file} does not run in ONNX Runtime on a {size}x{size} face ({detail}); re-export "
+                                "the style") from None
+
+
+def check_onnx_runs(file: Path, config: StyleConfig) -> None:
+    """One batch-1 inference: the graph loads in ONNX Runtime and answers (1, 3, R, R) finite floats."""
+    check_answer(file, answer_once(file, probe_inputs(config), config.resolution), config.resolution)
+
+
+def check_answer(file: Path, out: list, r: int) -> None:
+    """A graph's answer to one (1, 3, r, r) face is one (1, 3, r, r) array of finite floats."""
+    import numpy as np
+
     shape = tuple(getattr(out[0], "shape", ())) if len(out) == 1 else f"{len(out)} outputs"
     if shape != (1, 3, r, r):
         raise StylePackageError(f"{file} answers a (1, 3, {r}, {r}) face with an output of shape {shape}; expected "
@@ -621,9 +644,27 @@ def verify_onnx(file: Path, config: StyleConfig) -> None:
 
 
 def check_onnx(path: Path, config: StyleConfig) -> None:
-    """Each ONNX variant is self-contained, has the documented inputs and output and answers one tiny input."""
+    """Each ONNX variant is self-contained, has the documented inputs and output and answers one tiny input; so does
+    the refiner's graph where the style has one."""
     for name in ONNX_FILES.values():
         verify_onnx(path / name, config)
+    if config.model.get("refiner"):
+        verify_refiner(path / REFINER_GRAPH, config)
+
+
+def verify_refiner(file: Path, config: StyleConfig) -> None:
+    """refiner.onnx is self-contained, takes ("image",) and answers a grey (1, 3, R, R) face with the same shape:
+    once per file version, like `verify_onnx`."""
+    import numpy as np
+
+    st = Path(file).stat()
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, config.resolution, REFINER_GRAPH)
+    if key in _VERIFIED_ONNX:
+        return
+    r = config.resolution
+    check_self_contained(file, REFINER_INPUTS, None)
+    check_answer(file, answer_once(file, {"image": np.zeros((1, 3, r, r), np.float32)}, r), r)
+    _VERIFIED_ONNX.add(key)
 
 
 def validate_package(path: str | Path, check_models: bool = True) -> StylePackage:
@@ -641,6 +682,7 @@ def validate_package(path: str | Path, check_models: bool = True) -> StylePackag
     check_card(path)
     check_other_json(path)
     check_texture_files(path, config)
+    check_refiner_file(path, config)
     if check_models:
         check_onnx(path, config)
     return StylePackage(path=path, config=config)
@@ -654,6 +696,14 @@ def check_texture_files(path: Path, config: StyleConfig) -> None:
     if missing:
         raise StylePackageError(f"{path} has a 'texture' in {CONFIG_FILE} but no {', '.join(missing)}; re-export it "
                                 "or remove 'texture' from style.json")
+
+
+def check_refiner_file(path: Path, config: StyleConfig) -> None:
+    """A style whose model has a refiner carries its graph: the generator graphs end before it (the live camera
+    runs them alone), stills and video files run refiner.onnx after them."""
+    if config.model.get("refiner") and not (path / REFINER_GRAPH).is_file():
+        raise StylePackageError(f"{path} has a refiner in {CONFIG_FILE}'s model but no {REFINER_GRAPH}; re-export "
+                                "its graphs (scripts/refresh_graphs.py) or pull the style again")
 
 
 def load_style(name_or_path: str | Path, styles_dir: str | Path | None = None) -> StylePackage:

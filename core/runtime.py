@@ -13,7 +13,7 @@ import numpy as np
 
 from core.errors import StylePackageError
 from core.images import images_to_unit, unit_to_images
-from core.package import ONNX_INPUTS, StylePackage, verify_onnx
+from core.package import ONNX_INPUTS, REFINER_GRAPH, REFINER_INPUTS, StylePackage, verify_onnx, verify_refiner
 from core.texture_bank import TEXTURE_ATLAS, TEXTURE_GRAPH, TEXTURE_INPUTS, build_bank, settings, split_atlas
 
 _CACHE: dict[tuple, "Runner"] = {}
@@ -24,7 +24,8 @@ class Runner:
     """Stylize aligned faces: images (B,S,S,3) uint8, mesh landmarks (B,478,2) in aligned pixels, alpha (B,)."""
 
     backend = "base"
-    texture = None  # a callable on the generator's output (B,3,S,S) in [-1,1] when the style has a texture
+    refiner = None  # a callable on the generator's output (B,3,S,S) in [-1,1] when the style has a refiner
+    texture = None  # and on the refiner's (or the generator's) when it has a texture
 
     def __init__(self, package: StylePackage):
         self.package = package
@@ -32,8 +33,9 @@ class Runner:
 
     def __call__(self, images: np.ndarray, landmarks: np.ndarray, alpha: float | np.ndarray,
                  texture: bool = True) -> np.ndarray:
-        """Stylized faces (B,S,S,3) uint8; texture=False skips the style's texture stage (the background pass:
-        the texture is matched by place in the face frame, so it belongs to face crops)."""
+        """Stylized faces (B,S,S,3) uint8: the generator, the style's refiner (where it has one and the runner was
+        made with refine=True), then its texture; texture=False skips the texture stage (the background pass: the
+        texture is matched by place in the face frame, so it belongs to face crops)."""
         images = np.asarray(images)
         if images.ndim == 3:
             images = images[None]
@@ -44,6 +46,8 @@ class Runner:
         landmarks = np.asarray(landmarks, dtype=np.float32).reshape(b, -1, 2)
         alpha = np.broadcast_to(np.asarray(alpha, dtype=np.float32), (b,)).copy()
         out = self.checked(self.run(images_to_unit(images), landmarks, alpha), b)
+        if self.refiner is not None:
+            out = self.checked(self.refiner(np.ascontiguousarray(out, dtype=np.float32)), b)
         if texture and self.texture is not None:
             out = self.checked(self.texture(np.ascontiguousarray(out, dtype=np.float32)), b)
         return unit_to_images(out)
@@ -110,16 +114,30 @@ class OnnxTexture:
         return self.session.run(None, dict(zip(TEXTURE_INPUTS, (image, self.guides, self.details))))[0]
 
 
+class OnnxRefiner:
+    """refiner.onnx: (B,3,S,S) float32 in [-1,1] -> the same, refined (verified before its first use)."""
+
+    def __init__(self, package: StylePackage, threads: int | None = None):
+        file = package.path / REFINER_GRAPH
+        verify_refiner(file, package.config)
+        self.session = onnx_session(file, threads)  # NCHWc helps its 16-wide convolutions (docs/engine.md)
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {REFINER_INPUTS[0]: image})[0]
+
+
 class OnnxRunner(Runner):
     backend = "onnx"
 
     def __init__(self, package: StylePackage, variant: str = "fp32", threads: int | None = None,
-                 texture: bool = True):
+                 texture: bool = True, refine: bool = True):
         super().__init__(package)
         file = package.onnx_path(variant)
         verify_onnx(file, package.config)  # once per file version: external data, inputs, one tiny inference
         self.variant = variant
         self.session = onnx_session(file, threads, package.config.onnx.get(variant, {}).get("nchwc", True))
+        if refine and package.config.model.get("refiner"):
+            self.refiner = OnnxRefiner(package, threads)
         if texture and package.config.texture:
             self.texture = OnnxTexture(package, threads)
 
@@ -130,7 +148,7 @@ class OnnxRunner(Runner):
 class TorchRunner(Runner):
     backend = "torch"
 
-    def __init__(self, package: StylePackage, device: str = "cpu", texture: bool = True):
+    def __init__(self, package: StylePackage, device: str = "cpu", texture: bool = True, refine: bool = True):
         import torch
 
         from core.export import OnnxStyleModel, load_generator
@@ -140,6 +158,14 @@ class TorchRunner(Runner):
         self.device = device
         self.model = OnnxStyleModel(load_generator(package, device), self.resolution).to(device).eval()
         self._lock = threading.Lock()  # the generator caches warp bases lazily
+        if refine and self.model.generator.config.refiner:
+            refiner = self.model.generator.refiner
+
+            def run_refiner(image: np.ndarray) -> np.ndarray:
+                with torch.inference_mode():
+                    return refiner(torch.from_numpy(image).to(device)).float().cpu().numpy()
+
+            self.refiner = run_refiner
         if texture and package.config.texture:
             from core.texture import TextureGraph
 
@@ -161,19 +187,19 @@ class TorchRunner(Runner):
 
 
 def get_runner(package: StylePackage, backend: str = "onnx", variant: str = "fp32", texture: bool = True,
-               threads: int | None = None) -> Runner:
-    """A cached runner; a package rewritten on disk (new mtime) gets a fresh one. texture=False leaves out the
-    style's texture stage (the live camera, where its cost does not fit a frame); `threads` sets ONNX Runtime's
-    intra-op threads (None: PORTRAIT_THREADS, default 2)."""
+               threads: int | None = None, refine: bool = True) -> Runner:
+    """A cached runner; a package rewritten on disk (new mtime) gets a fresh one. texture=False and refine=False
+    leave out the style's texture and refiner stages (the live camera, where their cost does not fit a frame);
+    `threads` sets ONNX Runtime's intra-op threads (None: PORTRAIT_THREADS, default 2)."""
     if backend not in ("onnx", "torch"):
         raise ValueError(f"backend must be 'onnx' or 'torch', got {backend!r}")
     file = package.onnx_path(variant) if backend == "onnx" else package.weights_path
-    key = (str(Path(file).resolve()), file.stat().st_mtime_ns, backend, variant, bool(texture), threads)
+    key = (str(Path(file).resolve()), file.stat().st_mtime_ns, backend, variant, bool(texture), threads, bool(refine))
     with _LOCK:
         runner = _CACHE.get(key)
         if runner is None:
-            runner = (OnnxRunner(package, variant, threads=threads, texture=texture) if backend == "onnx"
-                      else TorchRunner(package, texture=texture))
+            runner = (OnnxRunner(package, variant, threads=threads, texture=texture, refine=refine)
+                      if backend == "onnx" else TorchRunner(package, texture=texture, refine=refine))
             for old in [k for k in _CACHE if k[:2] != key[:2] and k[0] == key[0]]:
                 del _CACHE[old]
             _CACHE[key] = runner

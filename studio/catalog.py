@@ -16,7 +16,7 @@ import numpy as np
 from core.alignment import face_crop
 from core.errors import PortraitStudioError, StylePackageError
 from core.images import load_image, save_image
-from core.package import MOBILE_FILE, ONNX_FILES, StylePackage, default_styles_dir, scan_styles
+from core.package import MOBILE_FILE, ONNX_FILES, REFINER_GRAPH, StylePackage, default_styles_dir, scan_styles
 from studio.workspace import EXAMPLES_DIR, fit_side, work_dir
 
 logger = logging.getLogger(__name__)
@@ -170,10 +170,10 @@ def qr_markdown(links: dict[str, str]) -> str:
 
 
 def style_files(style: StylePackage | None) -> list[str]:
-    """The downloadable model files of a style (ONNX variants and the mobile spec) that exist."""
+    """The downloadable model files of a style (ONNX variants, the refiner's graph and the mobile spec) that exist."""
     if style is None:
         return []
-    names = [*ONNX_FILES.values(), MOBILE_FILE]
+    names = [*ONNX_FILES.values(), REFINER_GRAPH, MOBILE_FILE]
     return [str(style.path / n) for n in names if (style.path / n).is_file()]
 
 

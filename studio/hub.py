@@ -35,8 +35,9 @@ from core.config import CARD_TAGS, PROJECT_TAG
 from core.errors import (HubError, PortraitStudioError, StyleNameTakenError, StyleNotFoundError, StylePackageError,
                          UnsafeFileError)
 from core.package import (ALLOWED_SUFFIXES, CARD_FILE, CONFIG_FILE, MOBILE_FILE, NAME_RE, ONNX_FILES,
-                          PICKLE_SUFFIXES, PREVIEW_FILE, PULL_PREFIX, REQUIRED_FILES, StylePackage, clean_leftovers,
-                          default_styles_dir, install_dir, read_json, rename_style, validate_package)
+                          PICKLE_SUFFIXES, PREVIEW_FILE, PULL_PREFIX, REFINER_GRAPH, REQUIRED_FILES, StylePackage,
+                          clean_leftovers, default_styles_dir, install_dir, read_json, rename_style,
+                          validate_package)
 
 logger = logging.getLogger(__name__)
 
@@ -495,14 +496,15 @@ def list_styles(query: str | None = None, *, endpoint: str | None = None, token:
 
 def mobile_links(repo_id: str, revision: str = "main", endpoint: str | None = None, *, token: str | None = None,
                  files: list[str] | None = None) -> dict[str, str]:
-    """Direct download URLs of the ONNX variants, model.ort (if present) and mobile.json; `files` skips the lookup."""
+    """Direct download URLs of the ONNX variants, model.ort and refiner.onnx (where present) and mobile.json; `files`
+    skips the lookup."""
     check_repo_id(repo_id)
     endpoint = resolve_endpoint(endpoint)
     if files is None:
         with hub_errors(repo_id, endpoint, revision):
             info = _api(endpoint, token).model_info(repo_id, revision=revision)
         files = [s.rfilename for s in info.siblings or []]
-    wanted = [*ONNX_FILES.values(), ORT_FILE, MOBILE_FILE]
+    wanted = [*ONNX_FILES.values(), ORT_FILE, REFINER_GRAPH, MOBILE_FILE]
     return {n: resolve_url(repo_id, n, revision, endpoint) for n in wanted if n in files}
 
 

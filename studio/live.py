@@ -126,8 +126,8 @@ class LiveSession:
             self.stylizer = FrameStylizer(require_style(settings.style), alpha=settings.alpha,
                                           strength=settings.strength, mode=settings.mode,
                                           keep_shape=settings.keep_shape, max_faces=2, reuse=REUSE_AGE,
-                                          texture=False, surround=False,  # each costs more than a frame has
-                                          threads=STREAM_THREADS)
+                                          texture=False, surround=False, refine=False,  # each costs
+                                          threads=STREAM_THREADS)  # more than a frame has
         else:  # the same faces keep being tracked; only the blend settings change
             config = self.stylizer.package.config
             self.stylizer.alpha = config.alpha_default if settings.alpha is None else settings.alpha

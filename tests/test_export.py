@@ -197,13 +197,22 @@ class TestLayoutPerGraph:
         assert {v["nchwc"] for v in lean.config.onnx.values()} == {False}
         assert {v["nchwc"] for v in cnn.config.onnx.values()} == {True}
 
-    def test_a_refiner_keeps_it_on(self, tmp_path):
+    def test_a_refiner_is_its_own_graph_and_keeps_it_on_there(self, tmp_path, monkeypatch):
+        """The generator graphs end at the painting, so an inert decoder still turns the transformer off there;
+        refiner.onnx, all convolutions, keeps it."""
+        import core.runtime as R
         from core.export import save_style
 
         cfg = GeneratorConfig(channels=4, blocks=1, head="art", palette=4, pixel_skip=True, refiner=4)
         refined = save_style(tmp_path / "refined", Generator(cfg).eval(), StyleConfig(name="refined", resolution=64),
                              np.zeros((64, 128, 3), np.uint8))
-        assert {v["nchwc"] for v in refined.config.onnx.values()} == {True}
+        assert {v["nchwc"] for v in refined.config.onnx.values()} == {False}
+        seen = []
+        real = R.onnx_session
+        monkeypatch.setattr(R, "onnx_session", lambda file, threads=None, nchwc=True: seen.append((file.name, nchwc))
+                            or real(file, threads, nchwc))
+        R.OnnxRunner(refined)
+        assert seen == [("model.onnx", False), ("refiner.onnx", True)]
 
     def test_the_runner_follows_the_package(self, packages, monkeypatch):
         import core.runtime as R

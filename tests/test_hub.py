@@ -564,6 +564,12 @@ class TestMobileLinks:
         links = hub.mobile_links(REPO, revision="main", endpoint=hub_server.endpoint)
         assert set(links) == {*ONNX_FILES.values(), "mobile.json"}
 
+    def test_a_refiner_graph_is_listed(self, hub_server):
+        names = [*ONNX_FILES.values(), "refiner.onnx", "mobile.json", "style.json"]
+        links = hub.mobile_links(REPO, endpoint=hub_server.endpoint, files=names)
+        assert set(links) == {*ONNX_FILES.values(), "refiner.onnx", "mobile.json"}
+        assert links["refiner.onnx"].endswith("/refiner.onnx")
+
     def test_missing_repo(self, hub_server):
         with pytest.raises(HubError, match="no such style repo"):
             hub.mobile_links("alice/none", endpoint=hub_server.endpoint)

@@ -155,6 +155,83 @@ class TestPackage:
         torch_out = get_runner(again, "torch")(faces, points, 0.0).astype(int)
         assert np.abs(onnx_out - torch_out).max() <= 1
 
+    @pytest.fixture
+    def refined(self, tmp_path):
+        """A tiny package and the same with a refiner that visibly changes the output."""
+        from conftest import make_tiny_style
+        from core.export import load_generator, replace_generator
+
+        plain = make_tiny_style(tmp_path, "plain")
+        package = make_tiny_style(tmp_path, "refined")
+        gen = with_refiner(load_generator(package), 4)
+        with torch.no_grad():
+            gen.refiner.out.bias.copy_(torch.tensor([-0.4, 0.3, 0.1]))
+        return plain, replace_generator(package, gen, {"refiner": {"steps": 1}})
+
+    def test_the_refiner_is_its_own_graph_that_live_frames_leave_out(self, refined):
+        """model.onnx ends at the painting (the phone's and the camera's graph); refiner.onnx runs after it."""
+        from core.runtime import get_runner
+
+        plain, package = refined
+        assert (package.path / "refiner.onnx").is_file() and not (plain.path / "refiner.onnx").exists()
+        assert (package.path / "model.onnx").stat().st_size == (plain.path / "model.onnx").stat().st_size
+        mobile = json.loads((package.path / "mobile.json").read_text())
+        assert mobile["refiner"]["file"] == "refiner.onnx" and "refiner" not in json.loads(
+            (plain.path / "mobile.json").read_text())
+        assert "refiner.onnx" in (package.path / "README.md").read_text()
+        from studio.catalog import style_files
+
+        assert str(package.path / "refiner.onnx") in style_files(package)  # the app's download list
+        faces = (np.random.default_rng(3).random((2, 64, 64, 3)) * 255).astype(np.uint8)
+        points = np.zeros((2, 478, 2), np.float32) + 32
+        before = get_runner(plain)(faces, points, 0.0).astype(int)
+        live = get_runner(package, refine=False)
+        assert live.refiner is None
+        assert np.array_equal(live(faces, points, 0.0).astype(int), before)
+        full = get_runner(package)(faces, points, 0.0).astype(int)
+        shift = (full - before).mean(axis=(0, 1, 2))
+        assert shift[0] < -30 and shift[1] > 20  # the bias: -0.4 / +0.3 in [-1, 1]
+        assert np.abs(get_runner(package, "torch")(faces, points, 0.0).astype(int) - full).max() <= 1
+        assert np.array_equal(get_runner(package, "torch", refine=False)(faces, points, 0.0).astype(int), before)
+
+    def test_a_package_without_its_refiner_graph_is_refused(self, refined):
+        from core.errors import StylePackageError
+        from core.package import load_style
+
+        (refined[1].path / "refiner.onnx").unlink()
+        with pytest.raises(StylePackageError, match="no refiner.onnx.*refresh_graphs"):
+            load_style(refined[1].path)
+
+    def test_a_foreign_refiner_graph_is_refused_before_use(self, refined):
+        from core.errors import StylePackageError
+        from core.package import validate_package
+
+        plain, package = refined
+        (package.path / "refiner.onnx").write_bytes((plain.path / "model.onnx").read_bytes())
+        with pytest.raises(StylePackageError, match="refiner.onnx has inputs"):
+            validate_package(package.path)
+        (package.path / "refiner.onnx").write_bytes(b"not onnx")
+        with pytest.raises(StylePackageError, match="not a valid ONNX model"):
+            validate_package(package.path)
+
+    def test_a_generator_without_refiner_drops_the_graph(self, refined):
+        from core.export import load_generator, replace_generator
+        from core.package import load_style
+
+        plain, package = refined
+        replace_generator(package, load_generator(plain))
+        again = load_style(package.path)
+        assert not again.config.model["refiner"] and not (package.path / "refiner.onnx").exists()
+        assert "refiner" not in json.loads((package.path / "mobile.json").read_text())
+
+    def test_the_camera_leaves_it_out(self, refined, monkeypatch):
+        from studio import live
+
+        monkeypatch.setenv("PORTRAIT_STYLES", str(refined[1].path.parent))
+        session = live.LiveSession()
+        session.update(live.LiveSettings(style="refined", mode="face"))
+        assert session.stylizer.runner.refiner is None and session.stylizer.runner.texture is None
+
 
 class TestConfig:
     def test_refine_steps_validated_and_resumable(self):
