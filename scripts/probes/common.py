@@ -41,6 +41,17 @@ def scored_faces(style: str, n: int):
     return faces, photos, C.painter_outputs(style, faces, 1, cache), C.painter_outputs(style, faces, 2, cache)
 
 
+def oracle_setup(style: str, package: str, n: int = 48):
+    """CAPACITY CHECKS ONLY: a package's painting head and `n` probe faces (`scored_faces`) as tensors in [-1,1]:
+    (head, photos, painter seed 1, the half to fit, the half to score)."""
+    from core.export import load_generator
+    from core.package import load_style
+
+    _, photos, truth, _ = scored_faces(style, n)
+    return (load_generator(load_style(package)).art, unit_tensor(photos), unit_tensor(truth), slice(0, n // 2),
+            slice(n // 2, n))
+
+
 def probe_options(defaults: dict, argv) -> dict:
     """key=value arguments over `defaults`, each cast to its default's type; sets torch's threads and seed from them."""
     opt = dict(defaults)

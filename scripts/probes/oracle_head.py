@@ -10,18 +10,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, ".")
-from core.export import load_generator  # noqa: E402
-from core.package import load_style  # noqa: E402
 from studio.metrics import LPIPS
-from scripts.probes.common import fit_head_paired, head_capture, scored_faces  # noqa: E402
+from scripts.probes.common import fit_head_paired, head_capture, oracle_setup  # noqa: E402
 
 style, pkg, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
 torch.set_num_threads(int(sys.argv[4]) if len(sys.argv) > 4 else 2)
-faces, photos, t1, _ = scored_faces(style, 48)
-to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float() / 127.5 - 1
-P, T = to(photos), to(t1)
-tr, te = slice(0, 24), slice(24, 48)
-head = load_generator(load_style(pkg)).art
+head, P, T, tr, te = oracle_setup(style, pkg)
 start = {k: v.clone() for k, v in head.state_dict().items()}
 lp = LPIPS()
 

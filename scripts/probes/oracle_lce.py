@@ -13,18 +13,12 @@ import torch
 import torch.nn.functional as F
 sys.path.insert(0, ".")
 import core.generator as G
-from core.export import load_generator
-from core.package import load_style
 from studio.metrics import LPIPS
-from scripts.probes.common import fit_head_paired, head_capture, scored_faces
+from scripts.probes.common import fit_head_paired, head_capture, oracle_setup
 
 style, pkg, steps, variant = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(1)
-faces, photos, t1, _ = scored_faces(style, 48)
-to = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float() / 127.5 - 1
-P, T = to(photos), to(t1)
-tr, te = slice(0, 24), slice(24, 48)
-head = load_generator(load_style(pkg)).art
+head, P, T, tr, te = oracle_setup(style, pkg)
 
 def box(x, r):
     return F.avg_pool2d(F.pad(x, (r, r, r, r), mode="replicate"), 2 * r + 1, stride=1)
