@@ -145,27 +145,37 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def face_figures(style, repeats: int) -> dict:
+    """Median ms of one aligned face through the generator graph alone ("generator_median_ms", the figure the
+    1.3x capacity rule compares), and through every stage a photo gets, refiner and texture included
+    ("face_stages_median_ms", for a style that has either; None otherwise)."""
+    from core.aligned import template_mesh
+    from core.runtime import get_runner
+
+    r = style.config.resolution
+    face = np.random.default_rng(0).integers(0, 255, (1, r, r, 3), dtype=np.uint8)
+    mesh = template_mesh(style.config.template, r)[None]
+    graph = get_runner(style, texture=False, refine=False)
+    staged = bool(style.config.texture or style.config.model.get("refiner"))
+    stages = get_runner(style) if staged else None
+    return {"generator_median_ms": round(median_ms(lambda: graph(face, mesh, 1.0), repeats), 2),
+            "face_stages_median_ms": round(median_ms(lambda: stages(face, mesh, 1.0), repeats), 2) if staged else None}
+
+
 def run_child(args) -> int:
     """Inference-only measurements; prints one JSON object. Run as `python -m studio.bench --style PATH`, which
     imports no torch (the `python -m studio` parser loads the trainer's modules)."""
-    from core.aligned import template_mesh
     from core.engine import stylize
     from core.package import load_style
-    from core.runtime import get_runner
 
     style = load_style(args.style)
-    runner = get_runner(style)
     r = style.config.resolution
-    rng = np.random.default_rng(0)
-    face = rng.integers(0, 255, (1, r, r, 3), dtype=np.uint8)
-    mesh = template_mesh(style.config.template, r)[None]
-    generator_ms = median_ms(lambda: runner(face, mesh, 1.0), args.repeats)
     photo = bench_photo(args.photo)
     first = stylize(photo, style)
     pipeline_ms = median_ms(lambda: stylize(photo, style), args.repeats)
     still_rss = peak_rss_mb()  # a stylize process; the video figures below add a one-thread runner of their own
     print(json.dumps({
-        "resolution": r, "generator_median_ms": round(generator_ms, 2),
+        "resolution": r, **face_figures(style, args.repeats),
         "pipeline_median_ms_1024": round(pipeline_ms, 2), "pipeline_faces": len(first.faces),
         "pipeline_stages_ms": {k: round(v, 2) for k, v in first.timings.items()},
         **video_figures(style, args.repeats),
@@ -216,7 +226,10 @@ def run_bench(args) -> int:
     result = {"style": style.name if args.style else "default (random init)", **stats, **result,
               "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
               "onnxruntime_threads": 2}
-    print(f"generator {result['resolution']}x{result['resolution']}: {result['generator_median_ms']} ms median | "
+    stages = result.get("face_stages_median_ms")
+    with_stages = f" ({stages} ms with its refiner and texture)" if stages else ""
+    print(f"generator {result['resolution']}x{result['resolution']}: {result['generator_median_ms']} ms median"
+          f"{with_stages} | "
           f"pipeline 1024x1024: {result['pipeline_median_ms_1024']} ms | peak RSS "
           f"{result['inference_peak_rss_mb']} MB | {stats['parameters'] / 1e6:.3f} M params, "
           f"{stats['macs'] / 1e9:.2f} GMACs", file=sys.stderr)
