@@ -227,7 +227,7 @@ def run_bench(args) -> int:
               "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
               "onnxruntime_threads": 2}
     stages = result.get("face_stages_median_ms")
-    with_stages = f" ({stages} ms with its refiner and texture)" if stages else ""
+    with_stages = f" ({stages} ms through its refiner and/or texture too)" if stages else ""
     print(f"generator {result['resolution']}x{result['resolution']}: {result['generator_median_ms']} ms median"
           f"{with_stages} | "
           f"pipeline 1024x1024: {result['pipeline_median_ms_1024']} ms | peak RSS "
