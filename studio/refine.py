@@ -209,20 +209,19 @@ def refined_description(description: str, report: dict) -> str:
 
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
     """Add `refine` to the `python -m studio` command line."""
-    p = subparsers.add_parser("refine", help="give a style a refiner trained on its artworks",
-                              description="Train a small residual CNN after a style's painting head, on pairs made "
-                              "from its artworks alone (each artwork, destyled and painted by the head, back to "
-                              "itself), and write it into the package.")
-    p.add_argument("style", help="style package folder or installed style name")
-    p.add_argument("--artworks", required=True, help="folder of the style's artworks")
+    from studio.texture import stage_parser
+
+    p = stage_parser(subparsers, "refine", "give a style a refiner trained on its artworks",
+                     "Train a small residual CNN after a style's painting head, on pairs made from its artworks "
+                     "alone (each artwork, destyled and painted by the head, back to itself), and write it into the "
+                     "package.",
+                     "keep it only if it brings the style's outputs on pool photos closer to the artworks (the "
+                     "trainer's default)")
     p.add_argument("--steps", type=int, default=STEPS, help=f"Adam steps (default {STEPS})")
     p.add_argument("--width", type=int, default=WIDTH, help=f"refiner width (default {WIDTH})")
     p.add_argument("--lowcut", type=int, default=0, help="px: the refiner changes detail only, not the tones of cells "
                    "this large (default 0: everything)")
     p.add_argument("--threads", type=int, help="torch threads (default: torch's)")
-    p.add_argument("--auto", action="store_true", help="keep it only if it brings the style's outputs on pool "
-                   "photos closer to the artworks (the trainer's default)")
-    p.add_argument("--photos", help="photo pool for --auto (default: the bundled pool)")
     p.set_defaults(func=_run)
 
 

@@ -64,20 +64,29 @@ def texture_crops(images, count: int | None):
     return images[np.linspace(0, len(images) - 1, count).round().astype(int)]
 
 
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add `texture` to the `python -m studio` command line."""
-    p = subparsers.add_parser("texture", help="give a style the fine detail of its artworks (texture transfer)",
-                              description="Write a texture into a style package from a folder of its artworks: "
-                              "outputs keep their colours and shapes and take the artworks' strokes and paper. "
-                              "The package then holds the aligned artworks as texture.jpg.")
+def stage_parser(subparsers: argparse._SubParsersAction, name: str, help: str, description: str,
+                 auto: str) -> argparse.ArgumentParser:
+    """A `python -m studio` command that adds a stage to a style from its artworks (texture, refine): the style,
+    --artworks, --auto (`auto` says what it keeps) and --photos for the decision."""
+    p = subparsers.add_parser(name, help=help, description=description)
     p.add_argument("style", help="style package folder or installed style name")
     p.add_argument("--artworks", required=True, help="folder of the style's artworks")
+    p.add_argument("--auto", action="store_true", help=auto)
+    p.add_argument("--photos", help="photo pool for --auto (default: the bundled pool)")
+    return p
+
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    """Add `texture` to the `python -m studio` command line."""
+    p = stage_parser(subparsers, "texture", "give a style the fine detail of its artworks (texture transfer)",
+                     "Write a texture into a style package from a folder of its artworks: outputs keep their colours "
+                     "and shapes and take the artworks' strokes and paper. The package then holds the aligned "
+                     "artworks as texture.jpg.",
+                     "add it only if it brings the style's outputs closer to artworks the bank did not see (the "
+                     "trainer's default)")
     p.add_argument("--count", type=int, help="artworks in the bank (default: all, at most 128)")
     p.add_argument("--radius", type=int, help="search radius in half-resolution pixels (default 1)")
     p.add_argument("--sigma", type=float, help="low-pass that separates colour from detail, px (default 2)")
-    p.add_argument("--auto", action="store_true", help="add it only if it brings the style's outputs closer to "
-                   "artworks the bank did not see (the trainer's default)")
-    p.add_argument("--photos", help="photo pool for --auto (default: the bundled pool)")
     p.set_defaults(func=_run)
 
 
