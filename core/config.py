@@ -29,7 +29,8 @@ MODEL_FIELDS = {"channels": ("int", 1, 512), "blocks": ("int", 0, 64), "global_w
                 "local_warp": ("bool",), "tps_reg": ("number", 0, 1), "skip_bottleneck": ("int", 0, 512),
                 "head": ("choice", HEADS), "pixel_skip": ("bool",), "palette": ("int", 0, 32),
                 "anchors": ("int", 0, 64), "strokes": ("bool",), "refiner": ("int", 0, 64),
-                "refiner_blocks": ("int", 1, 8), "refiner_lowcut": ("int", 0, 64)}
+                "refiner_blocks": ("int", 1, 8), "refiner_lowcut": ("int", 0, 64),
+                "palette_chroma": ("bool",)}
 
 
 @dataclass
@@ -58,6 +59,8 @@ class GeneratorConfig:
     refiner_blocks: int = 4  # its residual blocks (dilations 1, 2, 4, 1, ...)
     refiner_lowcut: int = 0  # >1: its residual minus the residual's average over cells of this many px, so the
     # head keeps the tones and colours and the refiner changes detail only (0: the whole residual)
+    palette_chroma: bool = False  # art head with a palette: find its colours in luma and chroma with the chroma
+    # axes scaled by a learned weight, so hue separates regions more than shading (False: in RGB, older packages)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -70,7 +73,8 @@ class GeneratorConfig:
             raise ValueError(f"unknown generator config keys {sorted(unknown)}; expected a subset of {sorted(names)}")
         # packages written before a key existed have full skips and no painting head
         config = cls(**{"skip_bottleneck": 0, "head": "rgb", "pixel_skip": False, "palette": 0, "strokes": False,
-                         "anchors": 0, "refiner": 0, "refiner_blocks": 4, "refiner_lowcut": 0, **data})
+                         "anchors": 0, "refiner": 0, "refiner_blocks": 4, "refiner_lowcut": 0, "palette_chroma": False,
+                         **data})
         if config.head not in HEADS:
             raise ValueError(f"unknown generator head {config.head!r}; expected one of {HEADS}")
         if not 0 <= int(config.anchors) <= 64:

@@ -170,15 +170,39 @@ def grain_texture(size: int = 64, seed: int = 0) -> torch.Tensor:
     return (out - out.mean((1, 2), keepdim=True)) / out.std((1, 2), keepdim=True)
 
 
-def soft_palette(x: torch.Tensor, k: int, temperature: torch.Tensor, iters: int = 6, cells: int = 32
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+YCC = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))  # luma, Cb, Cr (BT.601)
+
+
+def chroma_basis(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(M, M^-1), each (3,3): RGB to luma and chroma with the chroma axes scaled by `weight` (scalar tensor), and
+    back; the inverse is written out (inv(YCC) times 1/weight on chroma) since ONNX has no matrix inverse."""
+    ycc = torch.tensor(YCC, dtype=weight.dtype)
+    scale = torch.stack([torch.ones_like(weight), weight, weight])
+    return ycc * scale.view(3, 1), torch.linalg.inv(ycc.double()).to(weight.dtype) / scale.view(1, 3)
+
+
+def soft_palette(x: torch.Tensor, k: int, temperature: torch.Tensor, iters: int = 6, cells: int = 32,
+                 chroma: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Flat colour regions: x (B,3,H,W) in [0,1] -> (each pixel a soft choice among k colours (B,3,H,W), those
     colours (B,k,3)). The colours are found per image by soft k-means on a cells x cells average, started at k
-    levels of luma, so regions follow the image's own colours; temperature (scalar tensor) sets how hard."""
+    levels of luma, so regions follow the image's own colours; temperature (scalar tensor) sets how hard. With
+    `chroma` (scalar tensor) the k-means runs in luma and chroma scaled by it (`chroma_basis`), colours in that space."""
+    if chroma is not None:
+        to, back = chroma_basis(chroma)
+        # 1x1 convolutions, not Einsum: ORT ran the two Einsums in 4-7 ms of a 32 ms graph at 256 px
+        flat, c = _soft_palette(F.conv2d(x, to.view(3, 3, 1, 1)), k, temperature, iters, cells, True)
+        return F.conv2d(flat, back.view(3, 3, 1, 1)), c
+    return _soft_palette(x, k, temperature, iters, cells)
+
+
+def _soft_palette(x: torch.Tensor, k: int, temperature: torch.Tensor, iters: int, cells: int,
+                  first_axis_is_luma: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """`soft_palette` in x's own space; its luma is x's first axis where `first_axis_is_luma`, else LUMA of RGB."""
     h, w = int(x.shape[-2]), int(x.shape[-1])
     small = F.avg_pool2d(x, (max(1, h // cells), max(1, w // cells))).flatten(2).transpose(1, 2)  # (B,N,3)
     levels = torch.linspace(0.0, 1.0, k, dtype=x.dtype, device=x.device)
-    lum = (small * torch.tensor(LUMA, dtype=x.dtype, device=x.device)).sum(-1, keepdim=True)  # (B,N,1)
+    lum = small[..., :1] if first_axis_is_luma else (small * torch.tensor(LUMA, dtype=x.dtype, device=x.device)
+                                                     ).sum(-1, keepdim=True)  # (B,N,1)
     span = lum.amax(1, keepdim=True) - lum.amin(1, keepdim=True) + 1e-3
     weights = torch.softmax(-(((lum - lum.amin(1, keepdim=True)) / span - levels) ** 2) / 0.01, -1)  # (B,N,k)
 
@@ -282,12 +306,13 @@ class ArtHead(nn.Module):
 
     Every parameter is learned from the artworks, the same ops serve every style: edge-preserving smoothing at
     two radii (soft per-pixel choice), flat shading (a staircase of the value, or with `palette` K > 0 the
-    image's own K colours by soft k-means plus outlines where they change), a colour transform, paper/brush
-    grain and XDoG ink lines at two widths with a learned ink. It starts as a generic painting (smoothed, some
+    image's own K colours by soft k-means, in RGB or with `chroma` by hue first, plus outlines where they change),
+    a colour transform, paper/brush grain and XDoG ink lines at two widths with a learned ink. It starts as a generic painting (smoothed, some
     flat shading, thin lines; `identity=True`: the input unchanged), because from the photo no unpaired loss
     we measured leads to flat regions and lines (docs/training.md)."""
 
-    def __init__(self, levels: int = 4, identity: bool = False, palette: int = 0, strokes: bool = False) -> None:
+    def __init__(self, levels: int = 4, identity: bool = False, palette: int = 0, strokes: bool = False,
+                 chroma: bool = False) -> None:
         super().__init__()
         self.palette = int(palette)
         self.strokes = bool(strokes)
@@ -301,6 +326,8 @@ class ArtHead(nn.Module):
             self.edge_threshold = nn.Parameter(torch.tensor(0.08))
             self.edge_logit = nn.Parameter(torch.tensor(-5.0 if identity else 0.0))
             self.log_saturation = nn.Parameter(torch.tensor(0.0))  # one knob for grey (ink) to vivid (cels)
+            if chroma:  # hue separates the palette's regions more than shading does
+                self.log_chroma = nn.Parameter(torch.tensor(math.log(2.0)))
         self.smooth_logits = nn.Parameter(torch.tensor([4.0, 0.0, 0.0] if identity else [0.0, 2.0, 2.0]))
         self.log_eps = nn.Parameter(torch.tensor([-6.0, -5.0]))
         self.flat_logit = nn.Parameter(torch.tensor(-4.0 if identity else 0.0))
@@ -331,7 +358,8 @@ class ArtHead(nn.Module):
         s = mix[:, :1] * x + mix[:, 1:2] * fine + mix[:, 2:3] * wide
         edges = None
         if self.palette:
-            flat, _ = soft_palette(s, self.palette, self.log_temperature.exp().clamp_min(PALETTE_MIN_TEMPERATURE))
+            flat, _ = soft_palette(s, self.palette, self.log_temperature.exp().clamp_min(PALETTE_MIN_TEMPERATURE),
+                                   chroma=self.log_chroma.exp() if hasattr(self, "log_chroma") else None)
             s = s + torch.sigmoid(self.flat_logit + map_or_zero(maps, 3)) * (flat - s)
             edges = torch.sigmoid(self.edge_logit) * colour_edges(flat, self.edge_threshold)
             grey = luma(s)
@@ -431,7 +459,7 @@ class Generator(nn.Module):
             self.to_maps = nn.Sequential(nn.Conv2d(c, 4 * MAPS, 1), nn.PixelShuffle(2))
             nn.init.zeros_(self.to_maps[0].weight)
             nn.init.zeros_(self.to_maps[0].bias)
-            self.art = ArtHead(palette=config.palette, strokes=config.strokes)
+            self.art = ArtHead(palette=config.palette, strokes=config.strokes, chroma=config.palette_chroma)
         if config.refiner:
             self.refiner = Refiner(config.refiner, config.refiner_blocks, config.refiner_lowcut)
         self._warps: dict[tuple, TemplateTPS] = {}

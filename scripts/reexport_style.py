@@ -55,7 +55,8 @@ minutes = round(float(cfg.training.get("wall_time_s", 0)) / 60)
 if cfg.model.get("head") == "art":
     cfg.description = (
         f"{args.title}: a bundled Portrait Studio style. Trained with the project's quick recipe (a painting head "
-        f"with a per-image palette and outlines over the exact TPS warp, fitted to the artworks' VGG statistics) for "
+        f"with a per-image palette{' found by hue before shading' if cfg.model.get('palette_chroma') else ''} and "
+        f"outlines over the exact TPS warp, fitted to the artworks' VGG statistics) for "
         f"{cfg.training.get('steps')} steps at {cfg.training.get('resolution')} px in about {minutes} min on a "
         f"2-core CPU, from {cfg.training.get('artworks')} procedural artworks (studio/painters.py, painter "
         f"'{p.name}') of public-domain, CC0 and US-government photos, exported at {args.resolution} px. It paints "

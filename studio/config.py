@@ -183,8 +183,9 @@ class TrainConfig:
 
     @classmethod
     def preset(cls, name: str) -> "TrainConfig":
-        """"quick" (the Studio tab's default, a CPU quarter-hour): the painting head with a per-image palette fitted
-        to the artworks' VGG feature statistics over a frozen, exact TPS warp, 128 px, exported at 256;
+        """"quick" (the Studio tab's default, a CPU quarter-hour): the painting head with a per-image palette (found by
+        hue before shading) fitted to the artworks' VGG feature statistics over a frozen, exact TPS warp, 128 px,
+        exported at 256;
         "paint": the same (its earlier name); "gan": the earlier GAN + cycle recipe at 128 px (an ablation);
         "full": that GAN recipe at 256 px, 20000 steps (GPU)."""
         head = dict(size=128, export_size=256, steps=QUICK_STEPS, batch=8, perceptual_size=128, checkpoint_every=100,
@@ -192,7 +193,7 @@ class TrainConfig:
                     package_mode="full", package_keep_shape=1.0, perceptual_dtype="auto", style_samples=2048,
                     style_taps=QUICK_STYLE_TAPS, artwork_texture="auto",
                     generator={**GeneratorConfig().to_dict(), "head": "art", "pixel_skip": True, "palette": 8,
-                               "anchors": 16},
+                               "anchors": 16, "palette_chroma": True},
                     weights={**{k: 0.0 for k in DEFAULT_WEIGHTS}, "style": 1.0})
         presets = {
             "quick": head,

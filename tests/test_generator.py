@@ -297,6 +297,63 @@ class TestPalette:
         assert err.mean() < 1e-4 and np.quantile(err, 0.999) < 2 / 255
 
 
+class TestPaletteChroma:
+    """The palette's k-means in luma and weighted chroma (`palette_chroma`): hue separates regions before shading."""
+
+    def test_basis_and_its_inverse(self):
+        from core.generator import YCC, chroma_basis
+
+        to, back = chroma_basis(torch.tensor(2.5))
+        torch.testing.assert_close(to @ back, torch.eye(3), atol=1e-5, rtol=0)
+        torch.testing.assert_close(chroma_basis(torch.tensor(1.0))[0], torch.tensor(YCC))
+        torch.testing.assert_close(to[1:], 2.5 * torch.tensor(YCC)[1:])
+
+    def test_hue_wins_over_shading(self):
+        """Skin in light and shadow beside a background of the shadow's luma but another hue, two colours: in RGB
+        the k-means (started at luma levels) splits light from dark; with chroma weighted it splits by hue."""
+        from core.generator import luma, soft_palette
+
+        skin = torch.tensor([0.85, 0.62, 0.5])
+        x = torch.zeros(1, 3, 64, 64)
+        x[..., :, :32] = (skin * 1.1).clamp(max=1).view(3, 1, 1)  # lit skin, left
+        x[..., :32, 32:] = (skin * 0.75).view(3, 1, 1)  # shaded skin, top right
+        shade = float(luma((skin * 0.75).view(1, 3, 1, 1)))
+        x[..., 32:, 32:] = torch.tensor([shade * 0.6, shade * 1.05, shade * 1.5]).view(3, 1, 1)  # bluish, same luma
+        lit, shaded, blue = (0, slice(None), 10, 10), (0, slice(None), 10, 50), (0, slice(None), 50, 50)
+        rgb, _ = soft_palette(x, 2, torch.tensor(1e-4))
+        hue, _ = soft_palette(x, 2, torch.tensor(1e-4), chroma=torch.tensor(4.0))
+        assert torch.allclose(hue[shaded], hue[lit], atol=0.05) and not torch.allclose(hue[shaded], hue[blue], atol=0.05)
+        assert not torch.allclose(rgb[shaded], rgb[lit], atol=0.05)
+
+    def test_gradcheck(self):
+        from core.generator import soft_palette
+
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand(1, 3, 8, 8, generator=g, dtype=torch.float64, requires_grad=True)
+        w = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+        assert torch.autograd.gradcheck(lambda a, c: soft_palette(a, 3, torch.tensor(0.05, dtype=torch.float64),
+                                                                  iters=2, cells=4, chroma=c)[0], (x, w))
+
+    def test_config_and_old_packages(self):
+        assert GeneratorConfig.from_dict({"channels": 4, "head": "art"}).palette_chroma is False
+        assert not hasattr(tiny(head="art", palette=4).art, "log_chroma")
+        head = tiny(head="art", palette=4, palette_chroma=True).art
+        assert abs(float(head.log_chroma.detach().exp()) - 2.0) < 1e-6
+
+    def test_generator_trains_the_weight(self):
+        gen = tiny(head="art", palette=4, pixel_skip=True, palette_chroma=True).train()
+        image, points = inputs(gen)
+        gen(image, points, 1.0).mean().backward()
+        assert gen.art.log_chroma.grad is not None and gen.art.log_chroma.grad != 0
+
+    def test_onnx_parity(self, tmp_path):
+        import numpy as np
+
+        err = onnx_errors(tiny(head="art", palette=8, pixel_skip=True, palette_chroma=True), 128, 0.05, tmp_path,
+                          batch=2)
+        assert err.mean() < 1e-4 and np.quantile(err, 0.999) < 2 / 255
+
+
 class TestStrokes:
     """Brush strokes: smoothing along the edges' flow, bristle streaks and relief (oil, gouache)."""
 
