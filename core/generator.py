@@ -186,10 +186,11 @@ def soft_palette(x: torch.Tensor, k: int, temperature: torch.Tensor, iters: int 
     """Flat colour regions: x (B,3,H,W) in [0,1] -> (each pixel a soft choice among k colours (B,3,H,W), those
     colours (B,k,3)). The colours are found per image by soft k-means on a cells x cells average, started at k
     levels of luma, so regions follow the image's own colours; temperature (scalar tensor) sets how hard. With
-    `chroma` (scalar tensor) the k-means runs in luma and chroma scaled by it (`chroma_basis`), colours in that space."""
+    `chroma` (scalar tensor) the k-means runs in luma and chroma scaled by it (`chroma_basis`); colours then in
+    that space."""
     if chroma is not None:
         to, back = chroma_basis(chroma)
-        # 1x1 convolutions, not Einsum: ORT ran the two Einsums in 4-7 ms of a 32 ms graph at 256 px
+        # 1x1 convolutions rather than Einsums: ORT's convolution is its fastest path for a per-pixel 3x3 product
         flat, c = _soft_palette(F.conv2d(x, to.view(3, 3, 1, 1)), k, temperature, iters, cells, True)
         return F.conv2d(flat, back.view(3, 3, 1, 1)), c
     return _soft_palette(x, k, temperature, iters, cells)
@@ -307,9 +308,9 @@ class ArtHead(nn.Module):
     Every parameter is learned from the artworks, the same ops serve every style: edge-preserving smoothing at
     two radii (soft per-pixel choice), flat shading (a staircase of the value, or with `palette` K > 0 the
     image's own K colours by soft k-means, in RGB or with `chroma` by hue first, plus outlines where they change),
-    a colour transform, paper/brush grain and XDoG ink lines at two widths with a learned ink. It starts as a generic painting (smoothed, some
-    flat shading, thin lines; `identity=True`: the input unchanged), because from the photo no unpaired loss
-    we measured leads to flat regions and lines (docs/training.md)."""
+    a colour transform, paper/brush grain and XDoG ink lines at two widths with a learned ink. It starts as a
+    generic painting (smoothed, some flat shading, thin lines; `identity=True`: the input unchanged), because from
+    the photo no unpaired loss we measured leads to flat regions and lines (docs/training.md)."""
 
     def __init__(self, levels: int = 4, identity: bool = False, palette: int = 0, strokes: bool = False,
                  chroma: bool = False) -> None:

@@ -322,7 +322,8 @@ class TestPaletteChroma:
         lit, shaded, blue = (0, slice(None), 10, 10), (0, slice(None), 10, 50), (0, slice(None), 50, 50)
         rgb, _ = soft_palette(x, 2, torch.tensor(1e-4))
         hue, _ = soft_palette(x, 2, torch.tensor(1e-4), chroma=torch.tensor(4.0))
-        assert torch.allclose(hue[shaded], hue[lit], atol=0.05) and not torch.allclose(hue[shaded], hue[blue], atol=0.05)
+        assert torch.allclose(hue[shaded], hue[lit], atol=0.05)
+        assert not torch.allclose(hue[shaded], hue[blue], atol=0.05)
         assert not torch.allclose(rgb[shaded], rgb[lit], atol=0.05)
 
     def test_gradcheck(self):

@@ -33,7 +33,7 @@ def cels(image, rng, smooth="painter", space="lab", k=9, chroma=1.1):
         centres, labels = P._flat_regions(feat, k, 2.5 * s, rng)
         return np.clip((centres[labels] / 100.0) @ np.linalg.inv(Mw).T, 0, 1)
     feat = cv2.cvtColor(u, cv2.COLOR_RGB2Lab) if space == "lab" else u * 100.0
-    centres, labels = P._flat_regions(feat, k, 2.5 * s, rng) if space == "lab" else P._flat_regions(feat, k, 2.5 * s, rng)
+    centres, labels = P._flat_regions(feat, k, 2.5 * s, rng)
     if space == "lab":
         centres[:, 1:] *= chroma
         col = np.clip(cv2.cvtColor(centres[labels].astype(np.float32), cv2.COLOR_Lab2RGB), 0, 1)
