@@ -40,7 +40,7 @@ QA_PROMPT = ("Upload 10-100 artworks of one style (JPEG or PNG): faces in them a
              "with their landmarks.")
 QUICK_EXPECT = ("Quick: 600 steps, about 5-20 min on a 2-core CPU. Expect the artworks' flat colours, outlines, "
                 "palette and face shape (for cartoons: bigger eyes, a smaller jaw; measured on 50 cartoon artworks: "
-                "about a third of the way from the photo to the artist's look). For painterly art the style also "
+                "a little over a third of the way from the photo to the artist's look). For painterly art the style also "
                 "takes the artworks' brush strokes and paper onto faces when that measurably brings it closer to "
                 "them (the package then holds your artworks, docs/training.md). Full trains a GAN at 256 px and "
                 "needs a GPU.")
