@@ -171,14 +171,15 @@ def grain_texture(size: int = 64, seed: int = 0) -> torch.Tensor:
 
 
 YCC = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))  # luma, Cb, Cr (BT.601)
+YCC_INVERSE = tuple(map(tuple, torch.linalg.inv(torch.tensor(YCC, dtype=torch.float64)).tolist()))  # once, not per call
 
 
 def chroma_basis(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(M, M^-1), each (3,3): RGB to luma and chroma with the chroma axes scaled by `weight` (scalar tensor), and
     back; the inverse is written out (inv(YCC) times 1/weight on chroma) since ONNX has no matrix inverse."""
-    ycc = torch.tensor(YCC, dtype=weight.dtype)
     scale = torch.stack([torch.ones_like(weight), weight, weight])
-    return ycc * scale.view(3, 1), torch.linalg.inv(ycc.double()).to(weight.dtype) / scale.view(1, 3)
+    return (torch.tensor(YCC, dtype=weight.dtype) * scale.view(3, 1),
+            torch.tensor(YCC_INVERSE, dtype=weight.dtype) / scale.view(1, 3))
 
 
 def soft_palette(x: torch.Tensor, k: int, temperature: torch.Tensor, iters: int = 6, cells: int = 32,
